@@ -26,6 +26,7 @@ const (
 	jRaw         // a literal already encoded as JSON
 	jPlaceholder // a string with {{ }} actions, rendered per request
 	jRequestID   // the request's id, as a JSON string
+	jText        // a placeholder rendered as plain text
 )
 
 // jnode is one value of a body between YAML and the flat segment list.
@@ -36,7 +37,8 @@ type jnode struct {
 	raw   []byte
 	ph    *placeholder
 	line  int
-	empty bool // an empty string literal, dropped from JSON:API error objects
+	empty bool   // an empty string literal, dropped from JSON:API error objects
+	text  string // a string literal's text, for bodies that are not JSON
 }
 
 // bodyCompiler turns a YAML node into a jnode tree, expanding aliases within a budget.
@@ -149,7 +151,7 @@ func (c *bodyCompiler) stringNode(s string, line int) (*jnode, error) {
 		}
 		return &jnode{kind: jPlaceholder, ph: ph, line: line}, nil
 	}
-	return &jnode{kind: jRaw, raw: appendJSONString(nil, s), line: line, empty: s == ""}, nil
+	return &jnode{kind: jRaw, raw: appendJSONString(nil, s), line: line, empty: s == "", text: s}, nil
 }
 
 // errorMemberOrder is the member order of the real framework's error objects.
@@ -213,6 +215,18 @@ type segment struct {
 	static []byte
 	ph     *placeholder
 	line   int
+}
+
+// textBody is a string body sent as it is, for scenarios whose Content-Type is not JSON
+// (an HTML error page from a gateway, say); placeholders in it render unquoted.
+func textBody(n *jnode) (*body, bool) {
+	switch {
+	case n.kind == jRaw && len(n.raw) > 0 && n.raw[0] == '"':
+		return &body{segs: []segment{{kind: jRaw, static: []byte(n.text)}}, size: len(n.text)}, true
+	case n.kind == jPlaceholder:
+		return &body{segs: []segment{{kind: jText, ph: n.ph, line: n.line}}, dynamic: true}, true
+	}
+	return nil, false
 }
 
 // body is a compiled response body: fixed JSON with holes, indented like the real server's.
@@ -297,12 +311,14 @@ func (b *body) render(dst []byte, f *faker, v *Vars) ([]byte, error) {
 			dst = append(dst, s.static...)
 		case jRequestID:
 			dst = appendJSONString(dst, v.RequestID)
-		case jPlaceholder:
+		case jPlaceholder, jText:
 			out, err := f.exec(s.ph.tmpl, v)
 			if err != nil {
 				return dst, lineErr(s.line, "placeholder: %s", cleanTemplateError(err))
 			}
-			if s.ph.typed && isJSONScalar(out) {
+			if s.kind == jText {
+				dst = append(dst, out...)
+			} else if s.ph.typed && isJSONScalar(out) {
 				dst = append(dst, out...)
 			} else {
 				dst = appendJSONString(dst, string(out))

@@ -299,6 +299,8 @@ func (l *loader) decodeFields(sc *scenario, f map[string]ast.Node, lines map[str
 		}
 	} else if sc.fault == "" || sc.fault == faultMalformedBody {
 		return lineErr(1, "missing key \"status\"")
+	} else {
+		sc.status = 0 // a fault that sends no response has no status
 	}
 	if n, ok := f["providers"]; ok {
 		if sc.providers, err = stringList(n, "providers"); err != nil {
@@ -332,10 +334,14 @@ func (l *loader) decodeFields(sc *scenario, f map[string]ast.Node, lines map[str
 		if err != nil {
 			return err
 		}
-		if sc.status >= 400 {
-			asErrorDocument(root, sc.status)
+		if tb, ok := textBody(root); ok && !isJSONMedia(sc.header.Get("Content-Type")) {
+			sc.body = tb
+		} else {
+			if sc.status >= 400 {
+				asErrorDocument(root, sc.status)
+			}
+			sc.body = flatten(root)
 		}
-		sc.body = flatten(root)
 	}
 	return l.checkSample(sc, contractOn, lines)
 }
@@ -564,6 +570,13 @@ func headerValue(n ast.Node, status int) (http.Header, error) {
 		h[canon] = []string{val}
 	}
 	return h, nil
+}
+
+// isJSONMedia reports whether a Content-Type is JSON (application/json, application/*+json).
+func isJSONMedia(ct string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 func validHeaderName(s string) bool {

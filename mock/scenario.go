@@ -101,7 +101,7 @@ func newScenarioSet(list []*scenario) *scenarioSet {
 		set.byStatus[set.def.status] = set.def
 	}
 	for _, sc := range set.ordered {
-		if sc.sequence != nil {
+		if sc.sequence != nil || sc.fault != "" {
 			continue
 		}
 		if _, taken := set.byStatus[sc.status]; !taken {
