@@ -90,6 +90,10 @@ func (j *journal) list(f RequestFilter) []Request {
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[len(out)-f.Limit:]
 	}
+	// Entries are shared with concurrent readers; a caller editing its copy's headers must not reach them.
+	for i := range out {
+		out[i].Headers = out[i].Headers.Clone()
+	}
 	return out
 }
 
