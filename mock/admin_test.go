@@ -510,19 +510,35 @@ func TestAdminCallsAreNotJournaled(t *testing.T) {
 // useFixture replaces every file in dir with those of testdata/reload/NAME.
 func useFixture(t testing.TB, dir, name string) {
 	t.Helper()
+	require.NoError(t, copyFixture(dir, name))
+}
+
+// copyFixture is useFixture for goroutines, which must not stop the test themselves.
+func copyFixture(dir, name string) error {
 	old, err := os.ReadDir(dir)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	for _, e := range old {
-		require.NoError(t, os.Remove(filepath.Join(dir, e.Name())))
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
 	}
 	src := filepath.Join("..", "testdata", "reload", name)
 	files, err := os.ReadDir(src)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	for _, e := range files {
 		data, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // reloadReport is the 200 answer of POST /__admin/reload.
