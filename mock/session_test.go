@@ -64,7 +64,7 @@ func TestSessionIsolationUnderLoad(t *testing.T) {
 		{"mobypay", nil, want{"success", "default"}},
 		{"acme", nil, want{"success", "default"}},
 	}
-	const perClient = 40
+	const perClient = 25
 	var mu sync.Mutex
 	wrong := map[string]int{}
 	var wg sync.WaitGroup

@@ -147,7 +147,7 @@ func TestSwitchTimesAndTTLWhicheverFirst(t *testing.T) {
 
 // TestSwitchTimesUnderConcurrency fires M requests at once at a switch good for N: exactly N get it.
 func TestSwitchTimesUnderConcurrency(t *testing.T) {
-	const n, m = 7, 64
+	const n, m = 7, 40
 	for _, sc := range switchScopes {
 		t.Run(sc.name, func(t *testing.T) {
 			s := newTestServer(t, Options{JournalSize: -1})

@@ -223,8 +223,8 @@ func TestStress(t *testing.T) {
 	const slack = 3
 	last := 0
 	if !assert.Eventually(t, func() bool { last = runtime.NumGoroutine(); return last <= baseline+slack }, 5*time.Second, 10*time.Millisecond,
-		"goroutines: baseline %d, %d after the server closed", baseline, last) {
+		"goroutines did not return to their baseline of %d", baseline) {
 		buf := make([]byte, 1<<20)
-		t.Logf("goroutines left:\n%s", buf[:runtime.Stack(buf, true)])
+		t.Logf("%d goroutines left:\n%s", last, buf[:runtime.Stack(buf, true)])
 	}
 }
