@@ -582,27 +582,30 @@ func TestReload(t *testing.T) {
 		w := perform(t, h, http.MethodPost, "/__admin/reload", "")
 		doc := requireAPIError(t, w, http.StatusUnprocessableEntity, "invalid-scenarios")
 		want := []struct {
-			file string
-			line float64
-			text string
+			file  string
+			lines []int // accepted lines
+			text  string
 		}{
-			{"bad-key.yaml", 3, `unknown key "colour"`},
-			{"bad-status.yaml", 2, "status 999"},
-			{"bad-step.yaml", 0, `sequence step "no-such-scenario"`},
+			{"bad-key.yaml", []int{3}, `unknown key "colour"`},
+			{"bad-status.yaml", []int{2}, "status 999"},
+			// Line 2 once the loader's fix that locates sequence steps (branch tests-core) is merged;
+			// until then the problem names only its file.
+			{"bad-step.yaml", []int{2, 0}, `sequence step "no-such-scenario"`},
 		}
 		require.Len(t, doc.Errors, 1+len(want), "a summary, then one error per problem")
 		assert.Contains(t, doc.Errors[0].Detail, "3 problem(s)")
 		for i, p := range want {
 			e := doc.Errors[i+1]
 			path := filepath.Join(dir, p.file)
-			prefix := path + ":"
-			if p.line > 0 {
-				prefix = path + ":" + strconv.Itoa(int(p.line)) + ": "
+			line, _ := e.Meta["line"].(float64)
+			assert.Contains(t, p.lines, int(line), e.Detail)
+			prefix := path + ": "
+			if line > 0 {
+				prefix = path + ":" + strconv.Itoa(int(line)) + ": "
 			}
 			assert.True(t, strings.HasPrefix(e.Detail, prefix), "detail %q should start with %q", e.Detail, prefix)
 			assert.Contains(t, e.Detail, p.text)
 			assert.Equal(t, path, e.Meta["file"])
-			assert.Equal(t, p.line, e.Meta["line"])
 		}
 
 		// The previous set keeps serving, switches and all.
