@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -97,14 +98,28 @@ func testPanelTour(t *testing.T, bin, browser string) {
 	assert.Equal(t, "session-switch", a.selectedBy)
 	sent = append(sent, a)
 
+	// Rows arriving must not move the journal box (no layout jump).
+	boxBefore, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](journalBox))
+	require.NoError(t, err)
 	sent = append(sent,
 		m.post(t, "acme", map[string]string{"Authorization": ""}),
 		m.post(t, "mobypay", map[string]string{"X-Mock-Scenario": "unauthorized"}),
+		m.post(t, "paypal", map[string]string{"X-Mock-Scenario": "refresh-then-success"}),
+		m.post(t, "paypal", map[string]string{"X-Mock-Scenario": "refresh-then-success"}),
+		m.post(t, "unknown", map[string]string{"X-Mock-Scenario": "not-found"}),
 		m.post(t, "acme", nil),
 	)
 
 	// Every request shows up, newest first, with what the endpoint really answered.
 	require.NoError(t, chromedp.Do(ctx, waitJS(fmt.Sprintf(`document.querySelectorAll('#journal-rows tr').length === %d`, len(sent)))))
+	boxAfter, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](journalBox))
+	require.NoError(t, err)
+	assert.Equal(t, boxBefore, boxAfter, "the journal box keeps its place and size as rows arrive")
+	heights, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[...document.querySelectorAll('#journal-rows tr')].map(tr => tr.getBoundingClientRect().height)`))
+	require.NoError(t, err)
+	for i, h := range heights {
+		assert.Equal(t, heights[0], h, "row %d has the fixed row height", i)
+	}
 	rows := journalRows(t, ctx)
 	require.Len(t, rows, len(sent))
 	for i, row := range rows {
@@ -133,6 +148,9 @@ func testPanelTour(t *testing.T, bin, browser string) {
 		waitJS(fmt.Sprintf(`document.querySelectorAll('#journal-rows tr').length === %d`, len(sent))),
 	))
 
+	// A calm picture for the README: nothing focused, the scenario list from its top.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](
+		`document.activeElement && document.activeElement.blur(); document.querySelector('.scenarios .table-wrap').scrollTop = 0`)))
 	saveScreenshot(t, ctx)
 }
 
@@ -165,6 +183,12 @@ func testPanelReloadErrors(t *testing.T, bin, browser string) {
 		chromedp.WaitNotVisible(chromedp.ID("reload-errors")),
 	))
 	assert.Contains(t, textOf(t, ctx, "#notice"), "Reloaded")
+
+	// A narrow window stacks the panel: nothing wider than the window but the tables' own scroll boxes.
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(400, 800)))
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.documentElement.scrollWidth, window.innerWidth]`))
+	require.NoError(t, err)
+	assert.LessOrEqual(t, widths[0], widths[1], "no horizontal scrolling of the page at 400px")
 }
 
 func testPanelAdminToken(t *testing.T, bin, browser string) {
@@ -183,8 +207,10 @@ func testPanelAdminToken(t *testing.T, bin, browser string) {
 	require.NoError(t, err)
 	assert.Equal(t, e2eAdminToken, stored)
 
+	// Keyboard only: focus the button, press Enter.
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`tr[data-scenario="not-found"] button.set-global`)),
+		chromedp.Focus(chromedp.CSS(`tr[data-scenario="not-found"] button.set-global`)),
+		chromedp.KeyEvent(kb.Enter),
 		waitJS(`document.querySelector('tr[data-scenario="not-found"]').classList.contains('is-global')`),
 	))
 	a := m.post(t, "acme", nil)
@@ -371,6 +397,9 @@ func newBrowser(t *testing.T, browser string) context.Context {
 	t.Cleanup(cancelTimeout)
 	return ctx
 }
+
+// journalBox is the journal's scroll box as [top, left, width, height].
+const journalBox = `(() => { const r = document.getElementById('journal-wrap').getBoundingClientRect(); return [r.top, r.left, r.width, r.height] })()`
 
 // waitJS polls a JavaScript expression until it is true.
 func waitJS(expr string) chromedp.Action[chromedp.Void] {

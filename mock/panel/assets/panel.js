@@ -10,7 +10,7 @@
   const ADMIN = new URL("../../", (document.currentScript && document.currentScript.src) || location.href).pathname;
   const TOKEN_KEY = "fedtoken-mock.admin-token";
   const POLL_MS = 1000;
-  const SLOW_EVERY = 5; // health, scenarios and sessions are polled every fifth tick
+  const SLOW_EVERY = 5; // health and scenarios are polled every fifth tick
   const JOURNAL_LIMIT = 200;
 
   const ui = {
@@ -146,7 +146,8 @@
     if (!isFinite(n)) return "";
     if (n >= 1000) return (n / 1000).toFixed(2) + " s";
     if (n >= 100) return n.toFixed(0) + " ms";
-    return n.toFixed(1) + " ms";
+    if (n >= 1) return n.toFixed(1) + " ms";
+    return n.toFixed(2) + " ms";
   }
 
   function untilText(expiresAt) {
@@ -216,6 +217,17 @@
     return parts.join(" · ");
   }
 
+  // specBadge says whether the answer conforms to the endpoint's contract; a sequence has no
+  // answer of its own (each step is a scenario with its own badge).
+  function specBadge(s) {
+    if (Array.isArray(s.sequence) && s.sequence.length) {
+      return el("span", { class: "badge plain", title: "A sequence: each step answers as its own scenario", text: "per step" });
+    }
+    return s.contract
+      ? el("span", { class: "badge ok", title: "Answers as the real endpoint's contract allows", text: "spec" })
+      : el("span", { class: "badge warn", title: "Deliberately outside the endpoint's contract", text: "off-spec" });
+  }
+
   function renderScenarios() {
     const tbody = $("scenario-rows");
     const rows = ui.scenarios.map((s) => {
@@ -228,13 +240,11 @@
         el("td", { class: "name" }, el("code", { title: name, text: name }),
           el("span", { class: "source", title: source, text: source })),
         el("td", { class: "inforce" }, el("span", { class: "tags" })),
-        el("td", null, el("span", { class: "status " + statusClass(s.status), text: hasStatus ? String(s.status) : (s.fault ? "fault" : "seq") })),
+        el("td", { class: "code" }, el("span", { class: "status " + statusClass(s.status), text: hasStatus ? String(s.status) : (s.fault ? "fault" : "seq") })),
         el("td", { class: "desc" }, s.description || "", kind ? el("span", { class: "kind", text: kind }) : null),
         el("td", { class: "providers", title: providers || "every provider" }, providers || el("span", { class: "muted", text: "all" })),
-        el("td", null, s.contract
-          ? el("span", { class: "badge ok", title: "Answers as the real endpoint's contract allows", text: "spec" })
-          : el("span", { class: "badge warn", title: "Deliberately outside the endpoint's contract", text: "off-spec" })),
-        el("td", null, el("button", {
+        el("td", { class: "spec" }, specBadge(s)),
+        el("td", { class: "action" }, el("button", {
           type: "button", class: "small set-global", "data-focus-key": "set-global:" + name,
           "aria-label": "Set " + name + " as the global scenario", text: "Set global",
           on: { click: (ev) => busy(ev.currentTarget, () => setGlobal(name)) },
@@ -330,13 +340,13 @@
         on: { click: (ev) => busy(ev.currentTarget, () => endSession(key)) },
       }));
       if (sw.global) {
-        li.append(el("div", { class: "sub" }, el("span", { class: "muted", text: "all providers" }), switchView(sw.global),
+        li.append(el("div", { class: "sub" }, el("span", { class: "muted", text: "all providers" }), el("span", { class: "what" }, switchView(sw.global)),
           clearButton("Clear the scenario of session " + key, "clear-session:" + key, () => clearSession(key, ""))));
       }
       for (const [p, psw] of Object.entries(sw.providers || {}).sort(([a], [b]) => a.localeCompare(b))) {
         if (!psw) continue;
         addProvider(p);
-        li.append(el("div", { class: "sub" }, el("span", { class: "who", title: p, text: p }), switchView(psw),
+        li.append(el("div", { class: "sub" }, el("span", { class: "who", title: p, text: p }), el("span", { class: "what" }, switchView(psw)),
           clearButton("Clear the switch of provider " + p + " in session " + key, "clear-session:" + key + ":" + p, () => clearSession(key, p))));
       }
       return li;
@@ -458,10 +468,18 @@
     return m ? { loc: m[1], msg: m[2] } : { loc: "", msg: text };
   }
 
+  // problemView shows a problem as file:line and its message (without the location repeated).
+  function problemView(file, line, message) {
+    const loc = String(file) + (line ? ":" + line : "");
+    const msg = String(message || "");
+    return { loc, msg: msg.startsWith(loc + ": ") ? msg.slice(loc.length + 2) : msg };
+  }
+
   function showReloadErrors(problems, key) {
     ui.shownReloadError = key;
     $("reload-error-list").replaceChildren(...problems.map((p) => el("li", null,
-      p.loc ? el("code", { class: "loc", text: p.loc }) : null, el("span", { text: p.msg }))));
+      // "file:line: message" reads (and copies) as the loader wrote it.
+      p.loc ? el("code", { class: "loc", text: p.loc + ":" }) : null, p.loc ? " " : null, el("span", { text: p.msg }))));
     $("reload-errors").hidden = false;
   }
 
@@ -479,17 +497,16 @@
       notice("Reloaded " + (r && r.scenarios) + " scenarios" + dropped, dropped ? "bad" : "ok");
     } catch (err) {
       if (err.status !== 422) throw err;
-      const problems = err.errors.map((e) => {
+      // The document leads with a summary; each problem after it carries meta {file, line, message}.
+      const located = err.errors.filter((e) => e.meta && e.meta.file);
+      const problems = (located.length ? located : err.errors).map((e) => {
         const meta = e.meta || {};
         const detail = String(e.detail || e.title || "");
-        if (meta.file) {
-          const loc = meta.file + (meta.line ? ":" + meta.line : "");
-          const msg = detail.startsWith(loc + ": ") ? detail.slice(loc.length + 2) : detail;
-          return { loc, msg };
-        }
+        if (meta.file) return problemView(meta.file, meta.line, meta.message || detail);
         return splitProblem(detail);
       });
-      const key = err.errors.map((e) => e.detail).join("\n");
+      // The same text health reports as reload_error, so its poll does not redraw the list.
+      const key = (located.length ? located : err.errors).map((e) => e.detail).join("\n");
       ui.dismissedReloadError = "";
       showReloadErrors(problems, key);
       notice("Reload failed: " + problems.length + " problem" + (problems.length === 1 ? "" : "s"), "bad");
@@ -512,14 +529,17 @@
       return;
     }
     const parts = ["ok"];
-    if (doc.version) parts.push("v" + String(doc.version).replace(/^v/, ""));
+    if (doc.version) parts.push(/^\d/.test(String(doc.version)) ? "v" + doc.version : String(doc.version));
     if (doc.scenarios !== undefined) parts.push(doc.scenarios + " scenarios");
     h.textContent = parts.join(" · ");
     h.className = "health ok";
     // A reload that failed elsewhere (a signal, another tab) shows here too.
     const re = doc.reload_error ? String(doc.reload_error) : "";
     if (re && re !== ui.shownReloadError && re !== ui.dismissedReloadError) {
-      showReloadErrors(re.split("\n").filter(Boolean).map(splitProblem), re);
+      const problems = Array.isArray(doc.reload_problems) && doc.reload_problems.length
+        ? doc.reload_problems.map((p) => problemView(p.file, p.line, p.message))
+        : re.split("\n").filter(Boolean).map(splitProblem);
+      showReloadErrors(problems, re);
     } else if (!re && ui.shownReloadError) {
       hideReloadErrors();
       ui.shownReloadError = "";
@@ -540,7 +560,8 @@
   }
 
   function journalRow(r) {
-    const scenario = r.scenario + (r.step !== undefined && r.step !== null && r.step !== "" ? " · step " + r.step : "");
+    // A sequence's row names the step that answered: "refresh-then-success → unauthorized".
+    const scenario = String(r.scenario || "") + (r.step ? " → " + r.step : "");
     const dash = (v) => (v === undefined || v === null || v === "" ? "—" : String(v));
     return el("tr", { class: statusClass(r.status), title: (r.method || "") + " " + (r.path || "") + (r.request_id ? "  ·  " + r.request_id : "") },
       el("td", { class: "time", title: String(r.time || ""), text: clock(r.time) }),
@@ -602,8 +623,8 @@
     if (!document.hidden && !ui.tokenWaiter) {
       const slow = ui.tick % SLOW_EVERY === 0;
       ui.tick++;
-      const jobs = [refreshState(), refreshJournal(false)];
-      if (slow) jobs.push(refreshHealth(), refreshScenarios(), refreshSessions());
+      const jobs = [refreshState(), refreshJournal(false), refreshSessions()];
+      if (slow) jobs.push(refreshHealth(), refreshScenarios());
       const results = await Promise.allSettled(jobs);
       const failed = results.find((r) => r.status === "rejected");
       const h = $("health");
