@@ -232,6 +232,9 @@ func testPanelAdminToken(t *testing.T, bin, browser string) {
 // buildBinary builds the command once for every case of the run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	if _, err := os.Stat("main.go"); err != nil {
+		t.Skip("panel e2e skipped: the command's sources (main.go) are not in this package yet")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("panel e2e skipped: no go tool on PATH to build the binary")

@@ -85,7 +85,10 @@
     let doc = null;
     if (text) { try { doc = JSON.parse(text); } catch (_) { doc = null; } }
     if (res.status === 401 && path !== "health") {
-      await askToken(Boolean(token));
+      // A call sent with an older token than the one now stored just retries; only a refusal of
+      // the current token (or of none) asks the user.
+      const current = readToken() || memoryToken;
+      if (!current || current === token) await askToken(Boolean(token));
       return api(method, path, body);
     }
     if (!res.ok) throw new APIError(res.status, doc, text.slice(0, 200));
