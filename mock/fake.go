@@ -91,7 +91,7 @@ func funcMap(f *gofakeit.Faker, r *rand.Rand) template.FuncMap {
 	fm["SliceF32"] = func(a ...float32) []float32 { return a }
 	fm["Token"] = func(n int) (string, error) {
 		if n < 1 || n > maxTokenLen {
-			return "", fmt.Errorf("Token length %d outside 1..%d", n, maxTokenLen)
+			return "", fmt.Errorf("token length %d outside 1..%d", n, maxTokenLen)
 		}
 		return string(appendToken(nil, r, n)), nil
 	}
