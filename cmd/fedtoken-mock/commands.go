@@ -93,7 +93,8 @@ func checkDir(dir string) error {
 	return nil
 }
 
-// countScenarioFiles counts the files the loader reads, for validate's summary.
+// countScenarioFiles counts the files the loader reads (top level, .yaml/.yml/.json, no dotfiles),
+// for validate's summary.
 func countScenarioFiles(dir string) int {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -101,11 +102,9 @@ func countScenarioFiles(dir string) int {
 	}
 	n := 0
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".yaml", ".yml", ".json":
-			if !e.IsDir() {
-				n++
-			}
+		ext := filepath.Ext(e.Name())
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+			n++
 		}
 	}
 	return n

@@ -125,7 +125,7 @@ func TestServeUnusableScenarioDir(t *testing.T) {
 
 func TestCountScenarioFiles(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"a.yaml", "b.YML", "c.json", "README.md", "notes.txt"} {
+	for _, name := range []string{"a.yaml", "b.yml", "c.json", "README.md", "notes.txt", ".hidden.yaml", "upper.YAML"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o600))
 	}
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub.yaml"), 0o700))

@@ -238,6 +238,9 @@ func setAddr(p *string, s string) error {
 	return nil
 }
 
+// maxLatency is the library's cap on any delay (mock's maxDelay), checked here for a flag-named error.
+const maxLatency = 10 * time.Minute
+
 // setLatency checks the form the mock takes, a duration or MIN..MAX with MIN <= MAX, so a typo
 // is a flag error at start-up; the mock receives the string unchanged.
 func setLatency(p *string, s string) error {
@@ -254,6 +257,8 @@ func setLatency(p *string, s string) error {
 		return errors.New("must not be negative")
 	case from > to:
 		return errors.New("range minimum is above its maximum")
+	case to > maxLatency:
+		return fmt.Errorf("above the %s maximum", maxLatency)
 	}
 	*p = s
 	return nil

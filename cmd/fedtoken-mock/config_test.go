@@ -132,6 +132,7 @@ func TestBadValues(t *testing.T) {
 		{"latency garbage", []string{"--latency", "fast"}, nil, `invalid value "fast" for flag --latency: not a duration or a range`},
 		{"latency reversed", []string{"--latency", "2s..1s"}, nil, `invalid value "2s..1s" for flag --latency: range minimum is above its maximum`},
 		{"latency negative", []string{"--latency", "-1s..1s"}, nil, `must not be negative`},
+		{"latency above the cap", []string{"--latency", "1s..11m"}, nil, `invalid value "1s..11m" for flag --latency: above the 10m0s maximum`},
 		{"unknown flag", []string{"--nope"}, nil, `flag provided but not defined: --nope`},
 		{"unknown command", []string{"serveit"}, nil, `unknown command "serveit"`},
 		{"extra operand", []string{"validate", "a", "b"}, nil, `validate: unexpected argument "b"`},

@@ -51,6 +51,12 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready readyFunc) e
 			return withCode(exitUsage, err)
 		}
 	}
+	// Signals are caught from the start, so a SIGTERM sent as soon as the listening line appears
+	// (or even before) is a clean shutdown rather than the default kill.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	out := newFlushWriter(stderr, logBufferSize, flushEvery)
 	defer out.Close()
 	logger := newLogger(out, cfg.logFormat, cfg.logLevel)
@@ -65,7 +71,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready readyFunc) e
 			}
 			return withCode(exitUsage, fmt.Errorf("%d problem(s) in scenario files", len(le.Problems)))
 		}
-		return withCode(exitUsage, fmt.Errorf("load scenarios: %w", err))
+		return withCode(exitUsage, err) // an option the library refused, e.g. "latency: ..."
 	}
 	var closeOnce sync.Once
 	closeMock := func() { closeOnce.Do(ms.Close) }
@@ -84,14 +90,12 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready readyFunc) e
 	if len(listeners) > 1 {
 		attrs = append(attrs, "admin_addr", listeners[1].ln.Addr().String())
 	}
-	attrs = append(attrs, "version", buildVersion(), "auth", cfg.auth, "scenarios_dir", cfg.scenarios)
+	attrs = append(attrs, "version", buildVersion(), "auth", cfg.auth)
+	if cfg.scenarios != "" {
+		attrs = append(attrs, "scenarios_dir", cfg.scenarios)
+	}
 	logger.Info("listening", attrs...)
 	_ = out.Flush() // tools wait for this line; do not make them wait for the next tick
-
-	// Signals are caught before serving so an early SIGTERM is a clean shutdown, not a kill.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 
 	serveErr := make(chan error, len(listeners))
 	for _, l := range listeners {
