@@ -9,10 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -40,21 +37,21 @@ func TestPanelInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("panel e2e skipped in -short mode")
 	}
-	bin := buildBinary(t)
+	buildTestBinary(t)
 
 	t.Run("set global by click, switch a provider and a session by keyboard, watch the journal", func(t *testing.T) {
-		testPanelTour(t, bin, browser)
+		testPanelTour(t, browser)
 	})
 	t.Run("reload shows a broken file's errors with file and line", func(t *testing.T) {
-		testPanelReloadErrors(t, bin, browser)
+		testPanelReloadErrors(t, browser)
 	})
 	t.Run("admin token is asked once and kept in sessionStorage", func(t *testing.T) {
-		testPanelAdminToken(t, bin, browser)
+		testPanelAdminToken(t, browser)
 	})
 }
 
-func testPanelTour(t *testing.T, bin, browser string) {
-	m := startMock(t, bin)
+func testPanelTour(t *testing.T, browser string) {
+	m := startMock(t)
 	ctx := newBrowser(t, browser)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(m.base+"/__admin/"),
@@ -154,8 +151,8 @@ func testPanelTour(t *testing.T, bin, browser string) {
 	saveScreenshot(t, ctx)
 }
 
-func testPanelReloadErrors(t *testing.T, bin, browser string) {
-	m := startMock(t, bin)
+func testPanelReloadErrors(t *testing.T, browser string) {
+	m := startMock(t)
 	ctx := newBrowser(t, browser)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(m.base+"/__admin/ui"),
@@ -191,8 +188,8 @@ func testPanelReloadErrors(t *testing.T, bin, browser string) {
 	assert.LessOrEqual(t, widths[0], widths[1], "no horizontal scrolling of the page at 400px")
 }
 
-func testPanelAdminToken(t *testing.T, bin, browser string) {
-	m := startMock(t, bin, "--admin-token", e2eAdminToken)
+func testPanelAdminToken(t *testing.T, browser string) {
+	m := startMock(t, "--admin-token", e2eAdminToken)
 	ctx := newBrowser(t, browser)
 	const dialogOpen = `document.getElementById('token-dialog').open`
 	require.NoError(t, chromedp.Do(ctx,
@@ -229,98 +226,24 @@ func testPanelAdminToken(t *testing.T, bin, browser string) {
 
 // ---- the mock process ------------------------------------------------------------------------
 
-// buildBinary builds the command once for every case of the run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("main.go"); err != nil {
-		t.Skip("panel e2e skipped: the command's sources (main.go) are not in this package yet")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("panel e2e skipped: no go tool on PATH to build the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "fedtoken-mock")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build:\n%s", out)
-	return bin
-}
-
-// logWatcher collects the binary's log and picks the bound address from its "listening" line.
-type logWatcher struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	addr  string
-	ready chan struct{}
-}
-
-var listeningAddr = regexp.MustCompile(`\baddr=([0-9.]+:[0-9]+)`)
-
-func (w *logWatcher) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if w.addr == "" {
-		for _, line := range strings.Split(w.buf.String(), "\n") {
-			if m := listeningAddr.FindStringSubmatch(line); m != nil && strings.Contains(line, "listening") {
-				w.addr = m[1]
-				close(w.ready)
-				break
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (w *logWatcher) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 type mockProc struct {
 	base   string
 	dir    string // the --scenarios directory
 	client *http.Client
 }
 
-// startMock runs the binary on a free loopback port with an empty --scenarios directory and
-// stops it (SIGTERM, then kill) when the test ends.
-func startMock(t *testing.T, bin string, extra ...string) *mockProc {
+// startMock runs the binary (built once per test run by the package's harness) on a free
+// loopback port with an empty --scenarios directory, and reads the address from its log.
+func startMock(t *testing.T, extra ...string) *mockProc {
 	t.Helper()
 	dir := t.TempDir()
-	args := append([]string{"--addr", "127.0.0.1:0", "--scenarios", dir, "--log-format", "text"}, extra...)
-	logs := &logWatcher{ready: make(chan struct{})}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := serveBinary(t, "", nil, append([]string{"--scenarios", dir}, extra...)...)
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
 		if t.Failed() {
-			t.Logf("mock log:\n%s", logs)
+			t.Logf("mock log:\n%s", p.stderr.String())
 		}
 	})
-	select {
-	case <-logs.ready:
-	case err := <-exited:
-		t.Fatalf("mock exited before listening (%v); log:\n%s", err, logs)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("mock logged no listening address within 20s; log:\n%s", logs)
-	}
-	logs.mu.Lock()
-	addr := logs.addr
-	logs.mu.Unlock()
-	return &mockProc{base: "http://" + addr, dir: dir, client: &http.Client{Timeout: 10 * time.Second}}
+	return &mockProc{base: "http://" + p.addr, dir: dir, client: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // answer is what the token endpoint said about one request.
