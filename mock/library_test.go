@@ -83,7 +83,7 @@ func TestSwitchMethods(t *testing.T) {
 
 func TestNewReportsEveryProblem(t *testing.T) {
 	files := fstest.MapFS{
-		"a.yaml":    {Data: []byte("status: 200\nbogus: 1\n")},
+		"a.yaml":    {Data: []byte("status: 418\nbogus: 1\n")},
 		"b.json":    {Data: []byte(`{"status": "two hundred"}`)},
 		"c.yaml":    {Data: []byte("sequence: [success]\nthen: sometimes\n")},
 		"fine.yaml": {Data: []byte("status: 204\ncontract: off\n")},
