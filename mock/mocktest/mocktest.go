@@ -7,6 +7,11 @@
 //	m.AssertRequested(t, "mobypay", 1)
 //
 // Each call builds its own mock.Server, so parallel tests never share switches or journals.
+//
+// The mock is built on gin, whose debug mode (the default) prints every route to stdout when a
+// server is built. The helper leaves gin's process-wide mode alone; a test binary that wants quiet
+// output (or runs Example functions) sets it once, e.g. gin.SetMode(gin.TestMode) in TestMain, or
+// runs with GIN_MODE=release.
 package mocktest
 
 import (
