@@ -141,8 +141,8 @@ func TestAdminScenarios(t *testing.T) {
 	}{
 		{"success", map[string]any{"status": 200.0, "contract": true, "source": "builtin", "providers": []any{}}},
 		{"internal-error", map[string]any{"status": 500.0, "contract": true, "providers": []any{"broken"}}},
-		{"refresh-then-success", map[string]any{"contract": false, "sequence": []any{"unauthorized", "success"}, "then": "repeat-last"}},
-		{"link-then-success", map[string]any{"sequence": []any{"missing-linked-identity", "success"}}},
+		{"refresh-then-success", map[string]any{"contract": true, "sequence": []any{"unauthorized", "success"}, "then": "repeat-last"}},
+		{"link-then-success", map[string]any{"contract": true, "sequence": []any{"missing-linked-identity", "success"}}},
 		{"slow", map[string]any{"delay": "2s..5s", "status": 200.0}},
 		{"timeout", map[string]any{"fault": "hang", "contract": false}},
 		{"connection-reset", map[string]any{"fault": "connection-reset", "contract": false}},
