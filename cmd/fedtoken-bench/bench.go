@@ -287,9 +287,12 @@ func machine(ctx context.Context, wrk string) string {
 		}
 	}
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	// Other work on the machine is the main source of noise, so say how busy it was.
+	load, _ := os.ReadFile("/proc/loadavg")
+	load1, _, _ := strings.Cut(string(load), " ")
 	// wrk -v prints its version and exits non-zero; the output is all we want.
 	out, _ := exec.CommandContext(ctx, wrk, "-v").CombinedOutput()
 	wrkVer, _, _ := strings.Cut(string(out), " [")
-	return fmt.Sprintf("machine: %s, %d CPUs, Linux %s, %s, %s, %s", cpu, runtime.NumCPU(),
-		strings.TrimSpace(string(kernel)), runtime.Version(), strings.TrimSpace(wrkVer), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	return fmt.Sprintf("machine: %s, %d CPUs, Linux %s, %s, %s, load average %s at start, %s", cpu, runtime.NumCPU(),
+		strings.TrimSpace(string(kernel)), runtime.Version(), strings.TrimSpace(wrkVer), load1, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 }
