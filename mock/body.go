@@ -312,7 +312,7 @@ func (b *body) render(dst []byte, f *faker, v *Vars) ([]byte, error) {
 		case jRequestID:
 			dst = appendJSONString(dst, v.RequestID)
 		case jPlaceholder, jText:
-			out, err := f.exec(s.ph.tmpl, v)
+			out, err := f.run(s.ph, v)
 			if err != nil {
 				return dst, lineErr(s.line, "placeholder: %s", cleanTemplateError(err))
 			}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,9 +30,6 @@ const (
 	sessionCookie    = "fedtoken_mock_session"
 	maxSessionKeyLen = 200
 )
-
-// bufPool recycles response buffers so a response costs no fresh allocation for its body.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // selection is the outcome of choosing what answers one request.
 type selection struct {
@@ -249,8 +245,8 @@ func (s *Server) respond(w gin.ResponseWriter, r *http.Request, sc *scenario, f 
 		abortConnection(w, false)
 		return
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
 	buf := (*bp)[:0]
 	if sc.body != nil {
 		var err error
@@ -309,16 +305,24 @@ func (s *Server) finish(r *http.Request, e *Request, start time.Time) {
 		s.jr.add(e)
 	}
 	if s.log.Enabled(ctx, slog.LevelInfo) {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		// A fixed array keeps the attributes off the heap; empty optional ones are left out.
+		var arr [10]slog.Attr
+		attrs := append(arr[:0],
 			slog.String("request_id", e.RequestID),
-			slog.String("method", e.Method),
 			slog.String("provider", e.Provider),
-			slog.String("session", e.Session),
 			slog.String("scenario", e.Scenario),
-			slog.String("step", e.Step),
 			slog.String("selected_by", e.SelectedBy),
 			slog.Int("status", e.Status),
-			slog.String("fault", e.Fault),
 			slog.Float64("duration_ms", e.DurationMS))
+		if e.Session != "" {
+			attrs = append(attrs, slog.String("session", e.Session))
+		}
+		if e.Step != "" {
+			attrs = append(attrs, slog.String("step", e.Step))
+		}
+		if e.Fault != "" {
+			attrs = append(attrs, slog.String("fault", e.Fault))
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	}
 }

@@ -108,12 +108,25 @@ func (j *journal) dropSession(key string) {
 // redactedHeaders never reach the journal or the logs with their values.
 var redactedHeaders = []string{"Authorization", "Proxy-Authorization", "Api-Key", "X-Api-Key", "Cookie"}
 
-// redact copies h, keeping an auth scheme but never a credential.
+// maxJournalHeaderBytes bounds the headers kept per entry, so a full ring stays small even when
+// clients send huge headers.
+const maxJournalHeaderBytes = 8 << 10
+
+// redact copies h, keeping an auth scheme but never a credential, within maxJournalHeaderBytes.
 func redact(h http.Header) http.Header {
 	out := make(http.Header, len(h))
+	budget := maxJournalHeaderBytes
 	for k, vs := range h {
 		if !slices.Contains(redactedHeaders, k) {
-			out[k] = slices.Clone(vs)
+			kept := make([]string, 0, len(vs))
+			for _, v := range vs {
+				if budget -= len(k) + len(v); budget < 0 {
+					kept = append(kept, "[truncated]")
+					break
+				}
+				kept = append(kept, v)
+			}
+			out[k] = kept
 			continue
 		}
 		red := make([]string, len(vs))

@@ -3,7 +3,6 @@ package mock
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -34,6 +33,7 @@ type Server struct {
 	jr       *journal
 	closing  chan struct{}
 	closed   sync.Once
+	bufs     sync.Pool // response buffers, so a body costs no fresh allocation
 
 	reloadMu   sync.Mutex
 	reloadErr  atomic.Pointer[LoadError]
@@ -73,8 +73,9 @@ func New(opts Options) (*Server, error) {
 		jr:      newJournal(opts.JournalSize),
 		closing: make(chan struct{}),
 	}
+	s.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
