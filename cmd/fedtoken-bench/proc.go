@@ -27,6 +27,8 @@ type serverCmd struct {
 type process struct {
 	cmd     *exec.Cmd
 	log     *os.File
+	exited  chan struct{} // closed when the process has ended; waitErr is then set
+	waitErr error
 	Addr    string
 	StartUp time.Duration // exec to first successful POST
 }
@@ -58,18 +60,22 @@ func startServer(ctx context.Context, sc serverCmd, timeout time.Duration) (*pro
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", sc.Name, err)
 	}
-	p := &process{cmd: cmd, log: log, Addr: addr}
-	if err := waitFirst200(ctx, "http://"+addr+tokenPath, timeout); err != nil {
-		_ = p.Stop()
-		return nil, fmt.Errorf("%s did not answer 200 (log: %s): %w", sc.Name, sc.Log, err)
+	p := &process{cmd: cmd, log: log, Addr: addr, exited: make(chan struct{})}
+	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
+	if err := waitFirst200(ctx, "http://"+addr+tokenPath, p.exited, timeout); err != nil {
+		_ = p.Stop() // after Stop, p.exited is closed and waitErr safe to read
+		if p.waitErr != nil {
+			err = fmt.Errorf("%w (%v)", err, p.waitErr)
+		}
+		return nil, fmt.Errorf("%s did not answer 200: %w\nlast log lines (%s):\n%s", sc.Name, err, sc.Log, logTail(sc.Log))
 	}
 	p.StartUp = time.Since(began)
 	return p, nil
 }
 
 // waitFirst200 polls every millisecond: coarse enough not to steal the starting server's CPU,
-// fine enough for a 100 ms target.
-func waitFirst200(ctx context.Context, url string, timeout time.Duration) error {
+// fine enough for a 100 ms target. It gives up early when the server exits.
+func waitFirst200(ctx context.Context, url string, exited <-chan struct{}, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(timeout)
 	var last error
@@ -90,10 +96,13 @@ func waitFirst200(ctx context.Context, url string, timeout time.Duration) error 
 		} else {
 			last = err
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			return errors.New("exited before answering")
+		case <-time.After(time.Millisecond):
 		}
-		time.Sleep(time.Millisecond)
 	}
 	return fmt.Errorf("no 200 within %s: %w", timeout, last)
 }
@@ -105,18 +114,29 @@ func (p *process) PeakRSS() (int64, error) { return readHWM(p.cmd.Process.Pid) }
 func (p *process) Stop() error {
 	defer p.log.Close()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case err := <-done:
+	case <-p.exited:
 		var exit *exec.ExitError
-		if errors.As(err, &exit) && !exit.Exited() {
+		if errors.As(p.waitErr, &exit) && !exit.Exited() {
 			return nil // ended by our signal
 		}
-		return err
+		return p.waitErr
 	case <-time.After(5 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 		return errors.New("did not stop within 5s of SIGTERM; killed")
 	}
+}
+
+// logTail returns the end of a server's log, to show why it did not come up.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	const keep = 2000
+	if len(b) > keep {
+		b = b[len(b)-keep:]
+	}
+	return string(b)
 }
