@@ -90,6 +90,12 @@ func scalarText(n ast.Node) string {
 }
 
 func (l *loader) problem(file string, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			l.problem(file, e)
+		}
+		return
+	}
 	line := 0
 	var le *lineError
 	if errors.As(err, &le) {
@@ -239,20 +245,27 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 	sc = &scenario{name: name}
 	fields := map[string]ast.Node{}
 	keyLines := map[string]int{}
+	// Key problems are collected, not returned at once, so one run reports a typo and a bad value together.
+	var errs []error
 	for _, mv := range values {
 		key := scalarText(mv.Key)
 		line := nodeLine(mv.Key)
 		if _, dup := fields[key]; dup {
-			return nil, lineErr(line, "duplicate key %q", key)
+			errs = append(errs, lineErr(line, "duplicate key %q", key))
+			continue
 		}
 		if !slices.Contains(fileKeys, key) {
-			return nil, lineErr(line, "unknown key %q (known: %s)", key, strings.Join(fileKeys, ", "))
+			errs = append(errs, lineErr(line, "unknown key %q (known: %s)", key, strings.Join(fileKeys, ", ")))
+			continue
 		}
 		fields[key] = mv.Value
 		keyLines[key] = line
 	}
 	if err := l.decodeFields(sc, fields, keyLines); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return sc, nil
 }
