@@ -169,9 +169,15 @@ func measure(ctx context.Context, c config, sc serverCmd, lp loadPath, wrk, scri
 	if err != nil {
 		return m, err
 	}
+	var warm wrkResult
 	defer func() {
 		if serr := p.Stop(); serr != nil {
 			m.notes = append(m.notes, fmt.Sprintf("%s stop: %v", sc.Name, serr))
+		}
+		// The process's whole CPU time over every request it served: start-up is a few ms
+		// against seconds of load, and unlike req/s this barely moves when the machine is busy.
+		if n := warm.Requests + m.wrk.Requests; n > 0 {
+			m.wrk.CPUPerReq = p.CPUTime() / time.Duration(n)
 		}
 	}()
 	m.startUp = p.StartUp
@@ -186,7 +192,7 @@ func measure(ctx context.Context, c config, sc serverCmd, lp loadPath, wrk, scri
 	spec := loadSpec{Wrk: wrk, Script: script, URL: url, Headers: lp.Headers, Threads: c.Threads, Conns: c.Conns}
 	if c.Warmup > 0 {
 		spec.Duration = c.Warmup
-		if _, err := runWrk(ctx, spec); err != nil {
+		if warm, err = runWrk(ctx, spec); err != nil {
 			return m, err
 		}
 	}

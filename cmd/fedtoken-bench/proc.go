@@ -110,6 +110,16 @@ func waitFirst200(ctx context.Context, url string, exited <-chan struct{}, timeo
 // PeakRSS is the process's resident high-water mark so far.
 func (p *process) PeakRSS() (int64, error) { return readHWM(p.cmd.Process.Pid) }
 
+// CPUTime is the user plus system CPU the process used in its life; zero until it has exited.
+func (p *process) CPUTime() time.Duration {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	default:
+		return 0
+	}
+}
+
 // Stop asks the server to shut down (SIGTERM, as a container runtime would) and kills it after 5 s.
 func (p *process) Stop() error {
 	defer p.log.Close()

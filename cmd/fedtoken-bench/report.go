@@ -28,6 +28,7 @@ type pathResult struct {
 	Rounds    []pair
 	tputRatio []float64
 	p99Ratio  []float64
+	cpuRatio  []float64
 }
 
 // add records a round and its ratios (mock over baseline).
@@ -35,6 +36,7 @@ func (p *pathResult) add(base, mock wrkResult) {
 	p.Rounds = append(p.Rounds, pair{base, mock})
 	p.tputRatio = append(p.tputRatio, ratio(mock.RPS, base.RPS))
 	p.p99Ratio = append(p.p99Ratio, ratio(float64(mock.P99), float64(base.P99)))
+	p.cpuRatio = append(p.cpuRatio, ratio(float64(mock.CPUPerReq), float64(base.CPUPerReq)))
 }
 
 // summary is everything one bench run measured.
@@ -119,7 +121,10 @@ func (t table) write(w io.Writer, markdown bool) error {
 
 func fmtRPS(x float64) string   { return fmt.Sprintf("%.0f", x) }
 func fmtRatio(x float64) string { return fmt.Sprintf("%.2f", x) }
-func fmtMiB(b int64) string     { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func fmtMicros(d time.Duration) string {
+	return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+}
+func fmtMiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func fmtDur(d time.Duration) string {
 	if d < time.Second {
@@ -131,16 +136,19 @@ func fmtDur(d time.Duration) string {
 // roundsTable lists each round of a path with its ratios, and their medians last.
 func roundsTable(p *pathResult) table {
 	t := table{
-		Title:  "path: " + p.Name,
-		Header: []string{"round", "baseline req/s", "mock req/s", "req/s ratio", "baseline p99", "mock p99", "p99 ratio"},
+		Title: "path: " + p.Name,
+		Header: []string{"round", "baseline req/s", "mock req/s", "req/s ratio", "baseline p99", "mock p99", "p99 ratio",
+			"baseline CPU/req", "mock CPU/req", "CPU/req ratio"},
 	}
 	for i, r := range p.Rounds {
 		t.Rows = append(t.Rows, []string{
 			fmt.Sprint(i + 1), fmtRPS(r.Base.RPS), fmtRPS(r.Mock.RPS), fmtRatio(p.tputRatio[i]),
 			fmtDur(r.Base.P99), fmtDur(r.Mock.P99), fmtRatio(p.p99Ratio[i]),
+			fmtMicros(r.Base.CPUPerReq), fmtMicros(r.Mock.CPUPerReq), fmtRatio(p.cpuRatio[i]),
 		})
 	}
-	t.Rows = append(t.Rows, []string{"median", "", "", fmtRatio(median(p.tputRatio)), "", "", fmtRatio(median(p.p99Ratio))})
+	t.Rows = append(t.Rows, []string{"median", "", "", fmtRatio(median(p.tputRatio)), "", "", fmtRatio(median(p.p99Ratio)),
+		"", "", fmtRatio(median(p.cpuRatio))})
 	return t
 }
 

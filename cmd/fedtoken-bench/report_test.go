@@ -34,8 +34,10 @@ func TestMedian(t *testing.T) {
 // twoRounds is a path where the mock reaches 90% then 80% of the baseline and its p99 is 1.2× then 2×.
 func twoRounds() *pathResult {
 	p := &pathResult{Name: "success"}
-	p.add(wrkResult{RPS: 1000, P99: 2 * time.Millisecond}, wrkResult{RPS: 900, P99: 2400 * time.Microsecond})
-	p.add(wrkResult{RPS: 2000, P99: 1 * time.Millisecond}, wrkResult{RPS: 1600, P99: 2 * time.Millisecond})
+	p.add(wrkResult{RPS: 1000, P99: 2 * time.Millisecond, CPUPerReq: 10 * time.Microsecond},
+		wrkResult{RPS: 900, P99: 2400 * time.Microsecond, CPUPerReq: 15 * time.Microsecond})
+	p.add(wrkResult{RPS: 2000, P99: 1 * time.Millisecond, CPUPerReq: 10 * time.Microsecond},
+		wrkResult{RPS: 1600, P99: 2 * time.Millisecond, CPUPerReq: 25 * time.Microsecond})
 	return p
 }
 
@@ -44,6 +46,7 @@ func TestPathResultRatios(t *testing.T) {
 	require.Len(t, p.tputRatio, 2)
 	assert.InDeltaSlice(t, []float64{0.9, 0.8}, p.tputRatio, 1e-9)
 	assert.InDeltaSlice(t, []float64{1.2, 2.0}, p.p99Ratio, 1e-9)
+	assert.InDeltaSlice(t, []float64{1.5, 2.5}, p.cpuRatio, 1e-9)
 
 	p.add(wrkResult{RPS: 0}, wrkResult{RPS: 5})
 	assert.Zero(t, p.tputRatio[2], "a zero baseline gives no ratio rather than +Inf")
@@ -53,8 +56,8 @@ func TestRoundsTable(t *testing.T) {
 	tb := roundsTable(twoRounds())
 	assert.Equal(t, "path: success", tb.Title)
 	require.Len(t, tb.Rows, 3)
-	assert.Equal(t, []string{"1", "1000", "900", "0.90", "2.00ms", "2.40ms", "1.20"}, tb.Rows[0])
-	assert.Equal(t, []string{"median", "", "", "0.85", "", "", "1.60"}, tb.Rows[2])
+	assert.Equal(t, []string{"1", "1000", "900", "0.90", "2.00ms", "2.40ms", "1.20", "10.0µs", "15.0µs", "1.50"}, tb.Rows[0])
+	assert.Equal(t, []string{"median", "", "", "0.85", "", "", "1.60", "", "", "2.00"}, tb.Rows[2])
 }
 
 func TestChecks(t *testing.T) {

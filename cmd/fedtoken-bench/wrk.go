@@ -21,6 +21,8 @@ type wrkResult struct {
 	Requests     int
 	Non2xx       int
 	SocketErrors int
+	// CPUPerReq is the server's CPU time per request served, set by the harness from its rusage.
+	CPUPerReq time.Duration
 }
 
 var (
