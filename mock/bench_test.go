@@ -2,6 +2,7 @@ package mock
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -50,6 +51,23 @@ func BenchmarkHandler(b *testing.B) {
 				h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// BenchmarkHandlerLogged is the success path with the binary's default text log line, written to
+// a discarding sink, to show what logging costs per request.
+func BenchmarkHandlerLogged(b *testing.B) {
+	s, err := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := s.Handler()
+	req := benchRequest(tokenURL("mobypay"))
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
 	}
 }
 
@@ -121,5 +139,3 @@ func BenchmarkLoadBuiltins(b *testing.B) {
 		_ = s
 	}
 }
-
-var _ = io.Discard

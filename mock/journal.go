@@ -117,30 +117,45 @@ var redactedHeaders = []string{"Authorization", "Proxy-Authorization", "Api-Key"
 const maxJournalHeaderBytes = 8 << 10
 
 // redact copies h, keeping an auth scheme but never a credential, within maxJournalHeaderBytes.
+// Values are shared with the request, which nothing mutates once its handler has returned.
 func redact(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	budget := maxJournalHeaderBytes
 	for k, vs := range h {
-		if !slices.Contains(redactedHeaders, k) {
-			kept := make([]string, 0, len(vs))
-			for _, v := range vs {
-				if budget -= len(k) + len(v); budget < 0 {
-					kept = append(kept, "[truncated]")
-					break
-				}
-				kept = append(kept, v)
-			}
-			out[k] = kept
+		if slices.Contains(redactedHeaders, k) {
+			out[k] = redactValues(k, vs)
 			continue
 		}
-		red := make([]string, len(vs))
-		for i, v := range vs {
-			red[i] = "[redacted]"
-			if scheme, _, ok := strings.Cut(v, " "); ok && (k == "Authorization" || k == "Proxy-Authorization") && len(scheme) < 20 {
-				red[i] = scheme + " [redacted]"
-			}
+		size := len(k)
+		for _, v := range vs {
+			size += len(v)
 		}
-		out[k] = red
+		if budget -= size; budget < 0 {
+			out[k] = []string{"[truncated]"}
+			continue
+		}
+		out[k] = vs
 	}
 	return out
+}
+
+const bearerRedacted = "Bearer [redacted]"
+
+func redactValues(k string, vs []string) []string {
+	if len(vs) == 1 && k == "Authorization" && strings.HasPrefix(vs[0], "Bearer ") {
+		return []string{bearerRedacted}
+	}
+	red := make([]string, len(vs))
+	for i, v := range vs {
+		scheme, _, ok := strings.Cut(v, " ")
+		switch {
+		case !ok || (k != "Authorization" && k != "Proxy-Authorization") || len(scheme) >= 20:
+			red[i] = "[redacted]"
+		case scheme == "Bearer":
+			red[i] = bearerRedacted // the common case, without a concatenation
+		default:
+			red[i] = scheme + " [redacted]"
+		}
+	}
+	return red
 }
