@@ -47,7 +47,9 @@ command -v go >/dev/null 2>&1 || die "go not found in PATH"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [[ -f "$repo_root/go.mod" ]] || die "no go.mod in $repo_root"
 
-go_version="$(go env GOVERSION)"
+# The Go that will run the scan: the module root's, so that GOTOOLCHAIN or a
+# toolchain line in go.mod count as they do for the build.
+go_version="$(cd "$repo_root" && go env GOVERSION)" || die "go env GOVERSION failed in $repo_root"
 if [[ -n "${VULNCHECK_CACHE:-}" ]]; then
 	cache="$VULNCHECK_CACHE"
 else
@@ -60,10 +62,11 @@ fi
 mkdir -p "$cache"
 
 # An empty folder outside any module, so that `go mod download` and
-# `go install` cannot read or write our go.mod/go.sum (nor a go.work).
+# `go install` cannot read or write our go.mod/go.sum (nor a go.work); the
+# same Go as the scan's builds the tool there.
 neutral="$(mktemp -d "$cache/neutral.XXXXXX")"
 trap 'rm -rf "$neutral"' EXIT
-in_neutral() { (cd "$neutral" && GOWORK=off GOFLAGS='' "$@"); }
+in_neutral() { (cd "$neutral" && GOWORK=off GOFLAGS='' GOTOOLCHAIN="$go_version" "$@"); }
 gomod="$(in_neutral go env GOMOD)"
 [[ "$gomod" == /dev/null || -z "$gomod" ]] || die "$neutral is inside module $gomod"
 
@@ -83,8 +86,8 @@ if [[ ! -x "$bin" ]]; then
 fi
 
 # 2. The data: golang.org/x/vulndb through the module proxy into the module
-#    cache (checked against go.sum's database like any module; a no-op once
-#    it is there).
+#    cache (verified against the checksum database like any module; a no-op
+#    once it is there).
 dl_json="$(in_neutral go mod download -json "golang.org/x/vulndb@$VULNDB_VERSION")" ||
 	die "could not download golang.org/x/vulndb@$VULNDB_VERSION: $dl_json"
 vulndb_dir="$(printf '%s\n' "$dl_json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
