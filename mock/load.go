@@ -448,6 +448,13 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 				sc.steps = append(sc.steps, target)
 			}
 		}
+		if sc.sequence != nil {
+			// A sequence conforms when every step it can answer with does.
+			sc.contract = len(sc.steps) == len(sc.sequence)
+			for _, st := range sc.steps {
+				sc.contract = sc.contract && st.contract
+			}
+		}
 	}
 	for _, required := range []string{defaultScenario, unauthorizedScenario} {
 		if sc, ok := byName[required]; !ok {
