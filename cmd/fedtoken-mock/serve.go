@@ -255,6 +255,12 @@ func shutdown(listeners []listener, timeout time.Duration, reason string, sigs <
 			case errors.Is(err, context.DeadlineExceeded):
 				n := inFlight.Load()
 				closeAll(listeners)
+				if n == 0 {
+					// Only connections without a complete request were left (a client stalled
+					// mid-header): closing them cuts nothing, so the stop is a clean one.
+					logger.Info("stopped", "note", "closed connections that had sent no complete request")
+					return nil
+				}
 				logger.Error("shutdown timed out; cutting in-flight requests", "timeout", timeout.String(), "in_flight", n)
 				return withCode(exitCut, fmt.Errorf("shutdown timed out after %s: %d request(s) cut", timeout, n))
 			default:
