@@ -3,6 +3,7 @@ package mock
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"net/http"
@@ -191,6 +192,27 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// digestSource hashes the names, sizes and contents of a source's scenario files.
+func digestSource(src source) uint64 {
+	h := fnv.New64a()
+	entries, err := fs.ReadDir(src.fsys, ".")
+	if err != nil {
+		_, _ = io.WriteString(h, err.Error())
+		return h.Sum64()
+	}
+	for _, e := range entries {
+		_, _ = io.WriteString(h, e.Name())
+		_, _ = h.Write([]byte{0})
+		if data, err := readLimited(src.fsys, e.Name()); err == nil {
+			_, _ = h.Write(data)
+		} else {
+			_, _ = io.WriteString(h, err.Error())
+		}
+		_, _ = h.Write([]byte{0})
+	}
+	return h.Sum64()
 }
 
 // readLimited reads one file, refusing anything that is not a regular file or is too large.

@@ -30,12 +30,13 @@ import (
 //   - every request and admin read sees exactly one loaded set, never parts of two;
 //   - a file torn by an in-place rewrite fails the reload rather than loading a fragment,
 //     provided any prefix of it is invalid (the files below are laid out so that it is);
-//   - files rewritten one by one in a directory may be loaded in a mix of old and new
-//     versions: the loader takes no snapshot of the directory. Writers that need several files
-//     to change together make the scenario directory a symlink and swap it to a complete new
-//     directory (rename of a symlink is atomic): the loader opens the directory once per
-//     reload, so each reload sees one generation whole. Keep the old directory until the
-//     reload has finished, as a directory deleted mid-read reads as empty.
+//   - the loader digests the directory's files before and after reading them and retries (up to
+//     three times) when they differ, so a mix of old and new versions needs a writer that changes
+//     files and changes them back within one load; it is unlikely, not impossible. Writers that
+//     need several files to change together make the scenario directory a symlink and swap it to
+//     a complete new directory (rename of a symlink is atomic): the loader opens the directory
+//     once per reload, so each reload sees one generation whole. Keep the old directory until
+//     the reload has finished, as a directory deleted mid-read reads as empty.
 
 // The pair of files rewritten together. a is a sequence whose first step is b, so a set with a
 // but not b fails to link; each has its generation as description, b also in its body. Keys are
