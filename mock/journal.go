@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,15 +79,7 @@ func (j *journal) list(f RequestFilter) []Request {
 			out = append(out, *r)
 		}
 	}
-	slices.SortFunc(out, func(a, b Request) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Request) int { return cmp.Compare(a.Seq, b.Seq) })
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[len(out)-f.Limit:]
 	}

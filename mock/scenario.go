@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -79,17 +80,7 @@ func newScenarioSet(list []*scenario) *scenarioSet {
 	set.fakers.New = func() any { return newFaker() }
 	// Built-ins first in their documented order, then the rest by name.
 	slices.SortStableFunc(list, func(a, b *scenario) int {
-		ia, ib := rank(a.name), rank(b.name)
-		if ia != ib {
-			return ia - ib
-		}
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(rank(a.name), rank(b.name)), cmp.Compare(a.name, b.name))
 	})
 	for _, sc := range list {
 		sc.nameValue = []string{sc.name}
