@@ -17,7 +17,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Limits on scenario sources, so a stray directory cannot stall start-up or exhaust memory.
@@ -219,7 +221,11 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 			sc, err = nil, fmt.Errorf("cannot parse file: %v", r)
 		}
 	}()
-	file, err := parser.ParseBytes(data, 0)
+	tokens := lexer.Tokenize(string(data))
+	if err := preflight(tokens); err != nil {
+		return nil, err
+	}
+	file, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, yamlError(err)
 	}
@@ -255,6 +261,46 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 		return nil, err
 	}
 	return sc, nil
+}
+
+// Limits checked on the token stream before parsing: goccy/go-yaml's parser takes time quadratic
+// in nesting depth and in the number of keys of one block mapping, so a 1 MiB file of either would
+// stall a load for minutes. Scenario files are tiny; these bounds keep the worst parse well under a second.
+const (
+	maxFileTokens  = 10000
+	maxFlowDepth   = 2 * maxBodyDepth
+	maxBlockColumn = 8 * maxBodyDepth // block nesting gains at most one level per column
+)
+
+// preflight refuses token streams the parser would take too long on; the lexer itself is linear.
+func preflight(tokens token.Tokens) error {
+	line := func(tk *token.Token) int {
+		if tk.Position == nil {
+			return 0
+		}
+		return tk.Position.Line
+	}
+	if len(tokens) > maxFileTokens {
+		return lineErr(line(tokens[maxFileTokens]), "file has more than %d YAML tokens; a scenario file is far smaller", maxFileTokens)
+	}
+	depth := 0
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > maxFlowDepth {
+				return lineErr(line(tk), "nested deeper than %d levels", maxFlowDepth)
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			if depth > 0 {
+				depth--
+			}
+		case token.SequenceEntryType, token.MappingKeyType, token.MappingValueType:
+			if depth == 0 && tk.Position != nil && tk.Position.Column > maxBlockColumn {
+				return lineErr(line(tk), "nested too deeply (an indicator at column %d, the limit is %d)", tk.Position.Column, maxBlockColumn)
+			}
+		}
+	}
+	return nil
 }
 
 var fileKeys = []string{"description", "status", "headers", "providers", "delay", "fault", "contract", "body", "sequence", "then"}
