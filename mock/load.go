@@ -352,6 +352,7 @@ func (l *loader) decodeFields(sc *scenario, f map[string]ast.Node, lines map[str
 		if sc.providers, err = stringList(n, "providers"); err != nil {
 			return err
 		}
+		sc.providerLines = itemLines(n)
 	}
 	if n, ok := f["delay"]; ok {
 		s, err := stringValue(n)
@@ -406,6 +407,7 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 		return lineErr(nodeLine(n), "sequence needs at least one step")
 	}
 	sc.sequence = steps
+	sc.stepLines = itemLines(n)
 	sc.then = thenRepeatLast
 	if t, ok := f["then"]; ok {
 		if sc.then, err = stringValue(t); err != nil {
@@ -419,6 +421,7 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 		if sc.providers, err = stringList(p, "providers"); err != nil {
 			return err
 		}
+		sc.providerLines = itemLines(p)
 	}
 	if d, ok := f["delay"]; ok {
 		s, err := stringValue(d)
@@ -465,18 +468,24 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 	for _, sc := range list {
 		for _, p := range sc.providers {
 			if other, ok := claimed[p]; ok {
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("provider %q is claimed by both %q (%s) and %q", p, other.name, other.source, sc.name)})
+				// Blame the user's file: a built-in cannot be edited.
+				blame, first := sc, other
+				if blame.builtin && !first.builtin {
+					blame, first = first, blame
+				}
+				l.problems = append(l.problems, Problem{File: blame.source, Line: lineAt(blame.providerLines, slices.Index(blame.providers, p)),
+					Message: fmt.Sprintf("provider %q is claimed by both %q (%s) and %q", p, first.name, first.source, blame.name)})
 				continue
 			}
 			claimed[p] = sc
 		}
-		for _, step := range sc.sequence {
+		for i, step := range sc.sequence {
 			target, ok := byName[step]
 			switch {
 			case !ok:
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
+				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
 			case target.sequence != nil:
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
+				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
 			default:
 				sc.steps = append(sc.steps, target)
 			}
@@ -489,6 +498,26 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 			l.problems = append(l.problems, Problem{File: sc.source, Message: "the unauthorized scenario answers the auth gate and cannot be a sequence"})
 		}
 	}
+}
+
+// itemLines is the line of each item of a list node, for problems found after decoding.
+func itemLines(n ast.Node) []int {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return nil
+	}
+	lines := make([]int, len(seq.Values))
+	for i, item := range seq.Values {
+		lines[i] = nodeLine(item)
+	}
+	return lines
+}
+
+func lineAt(lines []int, i int) int {
+	if i < 0 || i >= len(lines) {
+		return 0
+	}
+	return lines[i]
 }
 
 func sortedNames(m map[string]*scenario) []string {

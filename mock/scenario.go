@@ -54,6 +54,9 @@ type scenario struct {
 	sequence    []string
 	then        string
 	steps       []*scenario // resolved sequence steps
+
+	// Lines of each provider and sequence step in the file, for problems found when linking.
+	providerLines, stepLines []int
 }
 
 // scenarioSet is every scenario of one load, indexed for the request path; a reload swaps it whole.
