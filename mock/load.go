@@ -229,6 +229,13 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 	if err != nil {
 		return nil, yamlError(err)
 	}
+	if len(file.Docs) > 1 {
+		line := nodeLine(file.Docs[1].Body)
+		if start := file.Docs[1].Start; start != nil && start.Position != nil {
+			line = start.Position.Line
+		}
+		return nil, lineErr(line, "a scenario file holds exactly one YAML or JSON document; a second one starts here")
+	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, errors.New("a scenario file holds exactly one YAML or JSON document")
 	}
