@@ -46,6 +46,8 @@ type bodyCompiler struct {
 	ft      *funcTypes
 	anchors map[string]ast.Node
 	nodes   int
+
+	aliasLine int // line of the outermost alias being expanded; 0 outside one
 }
 
 func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
@@ -53,6 +55,10 @@ func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
 		return &jnode{kind: jRaw, raw: []byte("null")}, nil
 	}
 	line := nodeLine(n)
+	if c.aliasLine != 0 {
+		// Inside an alias's expansion: the alias, not the anchored text it copies, is what to fix.
+		line = c.aliasLine
+	}
 	c.nodes++
 	if c.nodes > maxBodyNodes {
 		return nil, lineErr(line, "body has more than %d values (aliases expanded); refusing to expand it", maxBodyNodes)
@@ -76,6 +82,10 @@ func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
 		target, ok := c.anchors[name]
 		if !ok {
 			return nil, lineErr(line, "alias *%s refers to no anchor defined before it", name)
+		}
+		if c.aliasLine == 0 {
+			c.aliasLine = line
+			defer func() { c.aliasLine = 0 }()
 		}
 		return c.compile(target, depth+1)
 	case *ast.TagNode:
