@@ -48,6 +48,7 @@ type loader struct {
 	ft       *funcTypes
 	contract contractChecker
 	problems []Problem
+	sampler  *faker // renders each file's sample response
 }
 
 // lineError is an error that knows the line of the file it came from.
@@ -447,7 +448,10 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 func (l *loader) checkSample(sc *scenario, contractOn bool, lines map[string]int) error {
 	var sample []byte
 	if sc.body != nil {
-		f := newFaker()
+		if l.sampler == nil {
+			l.sampler = newFaker() // one per load: building a faker reflects over all of gofakeit
+		}
+		f := l.sampler
 		f.seed(1, 2)
 		var err error
 		sample, err = sc.body.render(nil, f, &Vars{Provider: "mobypay", RequestID: "cbgmhslmp1o9or9kh1p0", Scenario: sc.name, Status: sc.status})
