@@ -354,7 +354,8 @@ func isJSONScalar(b []byte) bool {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD as encoding/json does.
+// appendJSONString appends s as a JSON string, byte for byte as encoding/json writes it without
+// HTML escaping: invalid UTF-8 becomes U+FFFD, \b and \f are short escapes (since Go 1.22).
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -375,6 +376,10 @@ func appendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
