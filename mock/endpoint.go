@@ -160,6 +160,11 @@ func (s *Server) handleToken() gin.HandlerFunc {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxRequestBody))
 
 		provider := c.Param("provider")
+		if provider == "" {
+			// The real router matches only a non-empty segment; answering here would hide a client's bug.
+			handleNoRoute(c)
+			return
+		}
 		sessionKey := sessionOf(r)
 		set := s.set.Load()
 		sel := s.choose(set, r, provider, sessionKey, start)
