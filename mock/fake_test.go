@@ -262,3 +262,29 @@ func uniq(list []string) map[string]bool {
 	}
 	return m
 }
+
+func TestEveryArgumentlessFunctionRenders(t *testing.T) {
+	t.Parallel()
+	ft := newFuncTypes()
+	f := newFaker()
+	f.seed(3, 4)
+	count := 0
+	for name, typ := range ft.types {
+		if typ.NumIn() != 0 {
+			continue
+		}
+		count++
+		ph, err := ft.compilePlaceholder("{{ " + name + " }}")
+		require.NoError(t, err, name)
+		b := &body{segs: []segment{{kind: jPlaceholder, ph: ph}}}
+		for range 5 {
+			out, err := b.render(nil, f, &Vars{})
+			require.NoError(t, err, name)
+			require.True(t, json.Valid(out), "%s rendered %q", name, out)
+			if ph.typed {
+				assert.NotEqual(t, byte('"'), out[0], "%s returns a number or bool and renders as one: %s", name, out)
+			}
+		}
+	}
+	assert.Greater(t, count, 100, "gofakeit's functions are all there")
+}
