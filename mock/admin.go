@@ -28,11 +28,12 @@ const (
 
 // adminGuard checks the admin token in constant time and logs each refused peer once.
 type adminGuard struct {
-	hash   [32]byte
-	on     bool
-	log    *slog.Logger
-	mu     sync.Mutex
-	denied map[string]bool
+	hash       [32]byte
+	on         bool
+	log        *slog.Logger
+	mu         sync.Mutex
+	denied     map[string]bool
+	overflowed bool
 }
 
 func newAdminGuard(token string, log *slog.Logger) *adminGuard {
@@ -75,13 +76,23 @@ func (g *adminGuard) noteDenied(remote string) {
 		host = remote
 	}
 	g.mu.Lock()
-	first := !g.denied[host]
-	if first && len(g.denied) < maxDeniedPeers {
+	seen := g.denied[host]
+	full := len(g.denied) >= maxDeniedPeers
+	if !seen && !full {
 		g.denied[host] = true
 	}
+	// Past the cap one last line says so; after it nothing more is logged, so many source
+	// addresses cannot flood the log either.
+	overflow := !seen && full && !g.overflowed
+	if overflow {
+		g.overflowed = true
+	}
 	g.mu.Unlock()
-	if first {
+	switch {
+	case !seen && !full:
 		g.log.Warn("admin call refused: missing or wrong admin token", slog.String("peer", host))
+	case overflow:
+		g.log.Warn("admin calls refused from more than the remembered number of peers; no further refusals are logged", slog.Int("peers", maxDeniedPeers))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -322,7 +323,7 @@ func (b *body) render(dst []byte, f *faker, v *Vars) ([]byte, error) {
 		case jRequestID:
 			dst = appendJSONString(dst, v.RequestID)
 		case jPlaceholder, jText:
-			out, err := f.exec(s.ph.tmpl, v)
+			out, err := f.run(s.ph, v)
 			if err != nil {
 				return dst, lineErr(s.line, "placeholder: %s", cleanTemplateError(err))
 			}
@@ -331,7 +332,8 @@ func (b *body) render(dst []byte, f *faker, v *Vars) ([]byte, error) {
 			} else if s.ph.typed && isJSONScalar(out) {
 				dst = append(dst, out...)
 			} else {
-				dst = appendJSONString(dst, string(out))
+				// out is only read while appending, so viewing it as a string needs no copy.
+				dst = appendJSONString(dst, unsafe.String(unsafe.SliceData(out), len(out)))
 			}
 		}
 	}

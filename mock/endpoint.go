@@ -11,8 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gin-gonic/gin"
 	"github.com/rs/xid"
@@ -31,9 +31,6 @@ const (
 	sessionCookie    = "fedtoken_mock_session"
 	maxSessionKeyLen = 200
 )
-
-// bufPool recycles response buffers so a response costs no fresh allocation for its body.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // selection is the outcome of choosing what answers one request.
 type selection struct {
@@ -148,16 +145,31 @@ func (s *Server) resolveStep(sel *selection, provider, sessionKey string, now ti
 	}
 }
 
+// exchange is everything one request needs on the heap, allocated together so a request costs
+// one allocation for its bookkeeping rather than one per value.
+type exchange struct {
+	entry  Request
+	vars   Vars
+	ridBuf [20]byte
+	rid    [1]string
+}
+
 // handleToken serves the token endpoint.
 func (s *Server) handleToken() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := s.now()
 		r, w := c.Request, c.Writer
-		rid := xid.New().String()
+		ex := &exchange{}
+		xid.New().Encode(ex.ridBuf[:])
+		// The id's text lives inside ex, which the journal entry keeps alive as long as the string.
+		rid := unsafe.String(&ex.ridBuf[0], len(ex.ridBuf))
+		ex.rid[0] = rid
 		h := w.Header()
-		h.Set(headerRequestID, rid)
-		// The body is ignored, but reading (a bounded part of) it keeps keep-alive connections usable.
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxRequestBody))
+		h[headerRequestID] = ex.rid[:]
+		if r.ContentLength != 0 {
+			// The body is ignored, but reading (a bounded part of) it keeps keep-alive connections usable.
+			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxRequestBody))
+		}
 
 		provider := c.Param("provider")
 		if provider == "" {
@@ -171,14 +183,15 @@ func (s *Server) handleToken() gin.HandlerFunc {
 		if sel.failure == nil {
 			s.resolveStep(&sel, provider, sessionKey, start)
 		}
-		entry := &Request{
+		entry := &ex.entry
+		*entry = Request{
 			Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Provider: provider,
 			Session: sessionKey, SelectedBy: sel.reason, RequestID: rid,
 		}
 		if sel.sc != nil {
 			entry.Scenario = sel.sc.name
-			h.Set(headerScenario, sel.sc.name)
-			h.Set(headerSelectedBy, sel.reason)
+			h[headerScenario] = sel.sc.nameValue
+			h[headerSelectedBy] = reasonValue(sel.reason)
 		}
 		if sel.failure != nil {
 			writeFailure(w, rid, sel.failure)
@@ -189,7 +202,7 @@ func (s *Server) handleToken() gin.HandlerFunc {
 		step := sel.step
 		if step != sel.sc {
 			entry.Step = step.name
-			h.Set(headerStep, step.name)
+			h[headerStep] = step.nameValue
 		}
 		entry.Status, entry.Fault = step.status, step.fault
 
@@ -205,9 +218,23 @@ func (s *Server) handleToken() gin.HandlerFunc {
 			s.finish(r, entry, start)
 			return
 		}
-		s.respond(w, r, step, f, &Vars{Provider: provider, RequestID: rid, Session: sessionKey, Scenario: step.name, Status: step.status}, entry)
+		ex.vars = Vars{Provider: provider, RequestID: rid, Session: sessionKey, Scenario: step.name, Status: step.status}
+		s.respond(w, r, step, f, &ex.vars, entry)
 		s.finish(r, entry, start)
 	}
+}
+
+// reasonValues are the X-Mock-Selected-By header values, made once: response headers share them.
+var reasonValues = map[string][]string{
+	byAuth: {byAuth}, byHeader: {byHeader}, byPrefer: {byPrefer}, bySessionSwitch: {bySessionSwitch},
+	byProviderSwitch: {byProviderSwitch}, byGlobalSwitch: {byGlobalSwitch}, byProvider: {byProvider}, byDefault: {byDefault},
+}
+
+func reasonValue(reason string) []string {
+	if v, ok := reasonValues[reason]; ok {
+		return v
+	}
+	return []string{reason}
 }
 
 // seedFaker makes the request's fake data random, or with a seed a function of seed, session,
@@ -254,8 +281,8 @@ func (s *Server) respond(w gin.ResponseWriter, r *http.Request, sc *scenario, f 
 		abortConnection(w, false)
 		return
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
 	buf := (*bp)[:0]
 	if sc.body != nil {
 		var err error
@@ -276,7 +303,11 @@ func (s *Server) respond(w gin.ResponseWriter, r *http.Request, sc *scenario, f 
 	if sc.fault == faultMalformedBody {
 		buf = truncateJSON(buf)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(buf)))
+	if sc.lengthValue != nil && sc.fault == "" {
+		h["Content-Length"] = sc.lengthValue
+	} else {
+		h.Set("Content-Length", strconv.Itoa(len(buf)))
+	}
 	w.WriteHeader(sc.status)
 	_, _ = w.Write(buf)
 }
@@ -314,16 +345,27 @@ func (s *Server) finish(r *http.Request, e *Request, start time.Time) {
 		s.jr.add(e)
 	}
 	if s.log.Enabled(ctx, slog.LevelInfo) {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		// A fixed array keeps the attributes off the heap; empty optional ones are left out.
+		var arr [10]slog.Attr
+		// Five attributes fit slog's inline record; the rest are added only when they say something.
+		attrs := append(arr[:0],
 			slog.String("request_id", e.RequestID),
-			slog.String("method", e.Method),
 			slog.String("provider", e.Provider),
-			slog.String("session", e.Session),
 			slog.String("scenario", e.Scenario),
-			slog.String("step", e.Step),
-			slog.String("selected_by", e.SelectedBy),
 			slog.Int("status", e.Status),
-			slog.String("fault", e.Fault),
 			slog.Float64("duration_ms", e.DurationMS))
+		if e.SelectedBy != byDefault {
+			attrs = append(attrs, slog.String("selected_by", e.SelectedBy))
+		}
+		if e.Session != "" {
+			attrs = append(attrs, slog.String("session", e.Session))
+		}
+		if e.Step != "" {
+			attrs = append(attrs, slog.String("step", e.Step))
+		}
+		if e.Fault != "" {
+			attrs = append(attrs, slog.String("fault", e.Fault))
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	}
 }

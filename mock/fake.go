@@ -91,15 +91,24 @@ func funcMap(f *gofakeit.Faker, r *rand.Rand) template.FuncMap {
 	fm["SliceF32"] = func(a ...float32) []float32 { return a }
 	fm["Token"] = func(n int) (string, error) {
 		if n < 1 || n > maxTokenLen {
-			return "", fmt.Errorf("Token length %d outside 1..%d", n, maxTokenLen)
+			return "", fmt.Errorf("token length %d outside 1..%d", n, maxTokenLen)
 		}
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = tokenAlphabet[r.Uint64()&63]
-		}
-		return string(b), nil
+		return string(appendToken(nil, r, n)), nil
 	}
 	return fm
+}
+
+// appendToken appends n base64url characters, ten from each 64-bit draw (6 bits apiece).
+func appendToken(b []byte, r interface{ Uint64() uint64 }, n int) []byte {
+	for n > 0 {
+		x := r.Uint64()
+		for i := 0; i < 10 && n > 0; i++ {
+			b = append(b, tokenAlphabet[x&63])
+			x >>= 6
+			n--
+		}
+	}
+	return b
 }
 
 // faker is one goroutine's source of fake data: a reseedable generator and the placeholder
@@ -113,12 +122,11 @@ type faker struct {
 	out    bytes.Buffer
 }
 
+// newFaker is cheap: the template functions are bound only if a placeholder needs the full
+// template engine, since a pool may recreate fakers after every garbage collection.
 func newFaker() *faker {
 	src := rand.NewPCG(rand.Uint64(), rand.Uint64())
-	f := &faker{src: src, rnd: rand.New(src), fake: gofakeit.NewFaker(src, false)}
-	f.funcs = funcMap(f.fake, f.rnd)
-	f.clones = map[*template.Template]*template.Template{}
-	return f
+	return &faker{src: src, rnd: rand.New(src), fake: gofakeit.NewFaker(src, false)}
 }
 
 // seed restarts the generator, so equal seeds give equal data.
@@ -127,6 +135,10 @@ func (f *faker) seed(a, b uint64) { f.src.Seed(a, b) }
 // exec runs a placeholder template with this faker's functions and returns its text; the slice
 // is valid until the next exec.
 func (f *faker) exec(t *template.Template, v *Vars) ([]byte, error) {
+	if f.funcs == nil {
+		f.funcs = funcMap(f.fake, f.rnd)
+		f.clones = map[*template.Template]*template.Template{}
+	}
 	c, ok := f.clones[t]
 	if !ok {
 		var err error
@@ -160,10 +172,22 @@ func newFuncTypes() *funcTypes {
 	return ft
 }
 
-// placeholder is a compiled string value holding {{ ... }} actions.
+// placeholder is a compiled string value holding {{ ... }} actions. Simple ones (text, fields,
+// calls with literal arguments) run as direct calls; anything else runs through text/template.
 type placeholder struct {
 	tmpl  *template.Template
-	typed bool // exactly one call whose function returns a number or a boolean
+	typed bool     // exactly one call whose function returns a number or a boolean
+	parts []phPart // the direct form; nil when the template engine is needed
+}
+
+// phPart is one piece of a direct placeholder: fixed text, a request field, or a call.
+type phPart struct {
+	text   string
+	field  string        // a Vars field name
+	method reflect.Value // a *gofakeit.Faker method expression (receiver first)
+	args   []reflect.Value
+	token  int // > 0: Token's length, generated without reflection
+	call   bool
 }
 
 // compilePlaceholder parses s once; typed is set when s is a single call returning a number or bool.
@@ -172,7 +196,169 @@ func (ft *funcTypes) compilePlaceholder(s string) (*placeholder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("placeholder %q: %s", s, cleanTemplateError(err))
 	}
-	return &placeholder{tmpl: t, typed: ft.singleTypedCall(t)}, nil
+	return &placeholder{tmpl: t, typed: ft.singleTypedCall(t), parts: directParts(t)}, nil
+}
+
+var fakerType = reflect.TypeFor[*gofakeit.Faker]()
+
+// directParts compiles the common shapes to direct calls; nil means "use the template engine".
+func directParts(t *template.Template) []phPart {
+	var parts []phPart
+	for _, n := range t.Tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			parts = append(parts, phPart{text: string(n.Text)})
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 {
+				return nil
+			}
+			p, ok := directCommand(n.Pipe.Cmds[0])
+			if !ok {
+				return nil
+			}
+			parts = append(parts, p)
+		default:
+			return nil
+		}
+	}
+	return parts
+}
+
+func directCommand(cmd *parse.CommandNode) (phPart, bool) {
+	if f, ok := cmd.Args[0].(*parse.FieldNode); ok && len(cmd.Args) == 1 && len(f.Ident) == 1 {
+		if _, exists := reflect.TypeFor[Vars]().FieldByName(f.Ident[0]); exists {
+			return phPart{field: f.Ident[0]}, true
+		}
+		return phPart{}, false
+	}
+	ident, ok := cmd.Args[0].(*parse.IdentifierNode)
+	if !ok {
+		return phPart{}, false
+	}
+	if ident.Ident == "Token" {
+		if len(cmd.Args) != 2 {
+			return phPart{}, false
+		}
+		num, ok := cmd.Args[1].(*parse.NumberNode)
+		if !ok || !num.IsInt || num.Int64 < 1 || num.Int64 > maxTokenLen {
+			return phPart{}, false
+		}
+		return phPart{token: int(num.Int64), call: true}, true
+	}
+	m, ok := fakerType.MethodByName(ident.Ident)
+	if !ok || slices.Contains(excludedFuncs, ident.Ident) || m.Type.IsVariadic() || m.Type.NumOut() != 1 || m.Type.NumIn() != len(cmd.Args) {
+		return phPart{}, false
+	}
+	args := make([]reflect.Value, 0, len(cmd.Args)-1)
+	for i, a := range cmd.Args[1:] {
+		v, ok := literal(a, m.Type.In(i+1))
+		if !ok {
+			return phPart{}, false
+		}
+		args = append(args, v)
+	}
+	return phPart{method: m.Func, args: args, call: true}, true
+}
+
+// literal converts a template literal to the parameter type, or reports that it cannot.
+func literal(n parse.Node, typ reflect.Type) (reflect.Value, bool) {
+	v := reflect.New(typ).Elem()
+	switch n := n.(type) {
+	case *parse.NumberNode:
+		switch typ.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if !n.IsInt || v.OverflowInt(n.Int64) {
+				return v, false
+			}
+			v.SetInt(n.Int64)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if !n.IsUint || v.OverflowUint(n.Uint64) {
+				return v, false
+			}
+			v.SetUint(n.Uint64)
+		case reflect.Float32, reflect.Float64:
+			if !n.IsFloat {
+				return v, false
+			}
+			v.SetFloat(n.Float64)
+		default:
+			return v, false
+		}
+	case *parse.BoolNode:
+		if typ.Kind() != reflect.Bool {
+			return v, false
+		}
+		v.SetBool(n.True)
+	case *parse.StringNode:
+		if typ.Kind() != reflect.String {
+			return v, false
+		}
+		v.SetString(n.Text)
+	default:
+		return v, false
+	}
+	return v, true
+}
+
+// run renders the placeholder for one request, directly when it can.
+func (f *faker) run(p *placeholder, v *Vars) ([]byte, error) {
+	if p.parts == nil {
+		return f.exec(p.tmpl, v)
+	}
+	f.out.Reset()
+	for i := range p.parts {
+		part := &p.parts[i]
+		switch {
+		case part.token > 0:
+			f.out.Write(appendToken(f.out.AvailableBuffer(), f.src, part.token))
+		case part.call:
+			in := make([]reflect.Value, 0, 1+len(part.args))
+			in = append(in, reflect.ValueOf(f.fake))
+			in = append(in, part.args...)
+			out := part.method.Call(in)[0]
+			f.out.Write(appendValue(f.out.AvailableBuffer(), out))
+		case part.field != "":
+			f.out.Write(appendField(f.out.AvailableBuffer(), v, part.field))
+		default:
+			f.out.WriteString(part.text)
+		}
+	}
+	return f.out.Bytes(), nil
+}
+
+// appendValue formats a call's result as text/template would print it.
+func appendValue(b []byte, v reflect.Value) []byte {
+	switch v.Kind() {
+	case reflect.String:
+		return append(b, v.String()...)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(b, v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(b, v.Uint(), 10)
+	case reflect.Float32:
+		return strconv.AppendFloat(b, v.Float(), 'g', -1, 32)
+	case reflect.Float64:
+		return strconv.AppendFloat(b, v.Float(), 'g', -1, 64)
+	case reflect.Bool:
+		return strconv.AppendBool(b, v.Bool())
+	}
+	return fmt.Append(b, v.Interface())
+}
+
+func appendField(b []byte, v *Vars, name string) []byte {
+	switch name {
+	case "Provider":
+		return append(b, v.Provider...)
+	case "RequestID":
+		return append(b, v.RequestID...)
+	case "Session":
+		return append(b, v.Session...)
+	case "Scenario":
+		return append(b, v.Scenario...)
+	case "Status":
+		return strconv.AppendInt(b, int64(v.Status), 10)
+	}
+	return b
 }
 
 func (ft *funcTypes) singleTypedCall(t *template.Template) bool {

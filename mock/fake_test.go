@@ -79,7 +79,7 @@ func TestPlaceholderCompileErrors(t *testing.T) {
 func TestTokenFunction(t *testing.T) {
 	t.Parallel()
 	f := newFaker()
-	token := f.funcs["Token"].(func(int) (string, error))
+	token := funcMap(f.fake, f.rnd)["Token"].(func(int) (string, error))
 	for _, n := range []int{1, 32, 64, maxTokenLen} {
 		s, err := token(n)
 		require.NoError(t, err)

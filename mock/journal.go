@@ -90,6 +90,10 @@ func (j *journal) list(f RequestFilter) []Request {
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[len(out)-f.Limit:]
 	}
+	// Entries are shared with concurrent readers; a caller editing its copy's headers must not reach them.
+	for i := range out {
+		out[i].Headers = out[i].Headers.Clone()
+	}
 	return out
 }
 
@@ -108,22 +112,50 @@ func (j *journal) dropSession(key string) {
 // redactedHeaders never reach the journal or the logs with their values.
 var redactedHeaders = []string{"Authorization", "Proxy-Authorization", "Api-Key", "X-Api-Key", "Cookie"}
 
-// redact copies h, keeping an auth scheme but never a credential.
+// maxJournalHeaderBytes bounds the headers kept per entry, so a full ring stays small even when
+// clients send huge headers.
+const maxJournalHeaderBytes = 8 << 10
+
+// redact copies h, keeping an auth scheme but never a credential, within maxJournalHeaderBytes.
+// Values are shared with the request, which nothing mutates once its handler has returned.
 func redact(h http.Header) http.Header {
 	out := make(http.Header, len(h))
+	budget := maxJournalHeaderBytes
 	for k, vs := range h {
-		if !slices.Contains(redactedHeaders, k) {
-			out[k] = slices.Clone(vs)
+		if slices.Contains(redactedHeaders, k) {
+			out[k] = redactValues(k, vs)
 			continue
 		}
-		red := make([]string, len(vs))
-		for i, v := range vs {
-			red[i] = "[redacted]"
-			if scheme, _, ok := strings.Cut(v, " "); ok && (k == "Authorization" || k == "Proxy-Authorization") && len(scheme) < 20 {
-				red[i] = scheme + " [redacted]"
-			}
+		size := len(k)
+		for _, v := range vs {
+			size += len(v)
 		}
-		out[k] = red
+		if budget -= size; budget < 0 {
+			out[k] = []string{"[truncated]"}
+			continue
+		}
+		out[k] = vs
 	}
 	return out
+}
+
+const bearerRedacted = "Bearer [redacted]"
+
+func redactValues(k string, vs []string) []string {
+	if len(vs) == 1 && k == "Authorization" && strings.HasPrefix(vs[0], "Bearer ") {
+		return []string{bearerRedacted}
+	}
+	red := make([]string, len(vs))
+	for i, v := range vs {
+		scheme, _, ok := strings.Cut(v, " ")
+		switch {
+		case !ok || (k != "Authorization" && k != "Proxy-Authorization") || len(scheme) >= 20:
+			red[i] = "[redacted]"
+		case scheme == "Bearer":
+			red[i] = bearerRedacted // the common case, without a concatenation
+		default:
+			red[i] = scheme + " [redacted]"
+		}
+	}
+	return red
 }

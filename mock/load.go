@@ -3,6 +3,7 @@ package mock
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"net/http"
@@ -93,6 +94,12 @@ func scalarText(n ast.Node) string {
 }
 
 func (l *loader) problem(file string, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			l.problem(file, e)
+		}
+		return
+	}
 	line := 0
 	var le *lineError
 	if errors.As(err, &le) {
@@ -190,6 +197,27 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// digestSource hashes the names, sizes and contents of a source's scenario files.
+func digestSource(src source) uint64 {
+	h := fnv.New64a()
+	entries, err := fs.ReadDir(src.fsys, ".")
+	if err != nil {
+		_, _ = io.WriteString(h, err.Error())
+		return h.Sum64()
+	}
+	for _, e := range entries {
+		_, _ = io.WriteString(h, e.Name())
+		_, _ = h.Write([]byte{0})
+		if data, err := readLimited(src.fsys, e.Name()); err == nil {
+			_, _ = h.Write(data)
+		} else {
+			_, _ = io.WriteString(h, err.Error())
+		}
+		_, _ = h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
 // readLimited reads one file, refusing anything that is not a regular file or is too large.
 func readLimited(fsys fs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
@@ -253,20 +281,27 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 	sc = &scenario{name: name}
 	fields := map[string]ast.Node{}
 	keyLines := map[string]int{}
+	// Key problems are collected, not returned at once, so one run reports a typo and a bad value together.
+	var errs []error
 	for _, mv := range values {
 		key := scalarText(mv.Key)
 		line := nodeLine(mv.Key)
 		if _, dup := fields[key]; dup {
-			return nil, lineErr(line, "duplicate key %q", key)
+			errs = append(errs, lineErr(line, "duplicate key %q", key))
+			continue
 		}
 		if !slices.Contains(fileKeys, key) {
-			return nil, lineErr(line, "unknown key %q (known: %s)", key, strings.Join(fileKeys, ", "))
+			errs = append(errs, lineErr(line, "unknown key %q (known: %s)", key, strings.Join(fileKeys, ", ")))
+			continue
 		}
 		fields[key] = mv.Value
 		keyLines[key] = line
 	}
 	if err := l.decodeFields(sc, fields, keyLines); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return sc, nil
 }
@@ -449,7 +484,7 @@ func (l *loader) checkSample(sc *scenario, contractOn bool, lines map[string]int
 	var sample []byte
 	if sc.body != nil {
 		if l.sampler == nil {
-			l.sampler = newFaker() // one per load: building a faker reflects over all of gofakeit
+			l.sampler = newFaker() // one per load: binding its template functions reflects over all of gofakeit
 		}
 		f := l.sampler
 		f.seed(1, 2)
@@ -499,6 +534,13 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
 			default:
 				sc.steps = append(sc.steps, target)
+			}
+		}
+		if sc.sequence != nil {
+			// A sequence conforms when every step it can answer with does.
+			sc.contract = len(sc.steps) == len(sc.sequence)
+			for _, st := range sc.steps {
+				sc.contract = sc.contract && st.contract
 			}
 		}
 	}

@@ -165,7 +165,7 @@ func TestLoadGeneratedHostileFiles(t *testing.T) {
 		{"unknown-then", "sequence: [success]\nthen: forever\n", 2, `unknown then "forever" (known: repeat-last, cycle, fail)`},
 		{"empty-sequence", "sequence: []\n", 1, "sequence needs at least one step"},
 		{"sequence-with-body", "sequence: [success]\nbody: {}\n", 2, `"body" does not apply`},
-		{"placeholder-runtime-error", "status: 200\ncontract: off\nbody:\n  t: \"{{ Token 0 }}\"\n", 4, "Token length 0 outside 1..4096"},
+		{"placeholder-runtime-error", "status: 200\ncontract: off\nbody:\n  t: \"{{ Token 0 }}\"\n", 4, "token length 0 outside 1..4096"},
 		{"description-not-string", "status: 200\ncontract: off\ndescription: {a: 1}\n", 3, "expected a string, got a mapping"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package mock
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -54,6 +55,8 @@ type scenario struct {
 	sequence    []string
 	then        string
 	steps       []*scenario // resolved sequence steps
+	nameValue   []string    // the X-Mock-Scenario header value, shared by every response
+	lengthValue []string    // the Content-Length value of a body without placeholders
 
 	// Lines of each provider and sequence step in the file, for problems found when linking.
 	providerLines, stepLines []int
@@ -92,6 +95,12 @@ func newScenarioSet(list []*scenario) *scenarioSet {
 		return 0
 	})
 	for _, sc := range list {
+		sc.nameValue = []string{sc.name}
+		if sc.body != nil && !sc.body.dynamic {
+			sc.lengthValue = []string{strconv.Itoa(sc.body.size)}
+		} else if sc.body == nil {
+			sc.lengthValue = []string{"0"}
+		}
 		set.byName[sc.name] = sc
 		set.ordered = append(set.ordered, sc)
 		set.names = append(set.names, sc.name)

@@ -3,7 +3,6 @@ package mock
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -34,6 +33,7 @@ type Server struct {
 	jr       *journal
 	closing  chan struct{}
 	closed   sync.Once
+	bufs     sync.Pool // response buffers, so a body costs no fresh allocation
 
 	reloadMu   sync.Mutex
 	reloadErr  atomic.Pointer[LoadError]
@@ -73,8 +73,9 @@ func New(opts Options) (*Server, error) {
 		jr:      newJournal(opts.JournalSize),
 		closing: make(chan struct{}),
 	}
+	s.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -106,17 +107,31 @@ func (s *Server) loadSet() (*scenarioSet, error) {
 	if s.opts.Files != nil {
 		sources = append(sources, source{fsys: s.opts.Files, label: "files"})
 	}
-	if s.opts.Dir != "" {
-		src, closeDir, err := dirSource(s.opts.Dir)
-		if err != nil {
-			return nil, &LoadError{Problems: []Problem{{File: s.opts.Dir, Message: unwrapPathError(errors.Unwrap(err)).Error()}}}
-		}
-		defer closeDir()
-		sources = append(sources, src)
+	if s.opts.Dir == "" {
+		l := &loader{ft: s.ft, contract: s.contract}
+		return l.load(sources)
 	}
-	l := &loader{ft: s.ft, contract: s.contract}
-	return l.load(sources)
+	src, closeDir, err := dirSource(s.opts.Dir)
+	if err != nil {
+		return nil, &LoadError{Problems: []Problem{{File: s.opts.Dir, Message: unwrapPathError(errors.Unwrap(err)).Error()}}}
+	}
+	defer closeDir()
+	sources = append(sources, src)
+	// Files are read one by one; a digest taken before and after the load tells whether an editor or
+	// a deploy changed them meanwhile, in which case the load is retried rather than mixing versions.
+	for range maxLoadAttempts {
+		before := digestSource(src)
+		l := &loader{ft: s.ft, contract: s.contract}
+		set, err := l.load(sources)
+		if digestSource(src) == before {
+			return set, err
+		}
+	}
+	return nil, &LoadError{Problems: []Problem{{File: s.opts.Dir, Message: fmt.Sprintf("files kept changing while being read (%d attempts); reload again once they settle", maxLoadAttempts)}}}
 }
+
+// maxLoadAttempts bounds the retries of a load whose files change while it reads them.
+const maxLoadAttempts = 3
 
 // Handler serves the token endpoint, the admin API and the panel on one port.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -362,6 +362,8 @@ type SessionInfo struct {
 func (st *state) view(now time.Time) State {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	// An expired session's switches are no longer in force: its next request starts afresh.
+	st.expireLocked(now)
 	g := st.global.view(now)
 	out := State{Global: g.Global, Providers: g.Providers, Sessions: map[string]ScopeState{}}
 	for k, s := range st.sessions {
