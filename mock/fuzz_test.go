@@ -26,7 +26,7 @@ import (
 // Fuzz targets. Their seed corpus is f.Add literals plus every file under the repository's
 // testdata/fuzz/<FuzzName>/ (one input per file, as it is). Run one for a while with e.g.
 //
-//	go test ./mock -run '^$' -fuzz '^FuzzLoader$' -fuzztime 20s
+//	go test ./mock -run '^$' -fuzz '^FuzzLoadFile$' -fuzztime 20s
 //
 // Go writes the inputs it finds failing to mock/testdata/fuzz/<FuzzName>/ in its own format;
 // to keep one, copy its value into testdata/fuzz/<FuzzName>/ as a plain file.
@@ -197,7 +197,7 @@ func withinBudget(t *testing.T, what string, input any, fn func()) {
 	}
 }
 
-func FuzzLoader(f *testing.F) {
+func FuzzLoadFile(f *testing.F) {
 	f.Add([]byte("status: 200\nbody:\n  access_token: \"{{ Token 64 }}\"\n  token_type: Bearer\n  expires_in: \"{{ Number 300 3600 }}\"\n"))
 	f.Add([]byte(`{"status": 404, "body": {"errors": [{"code": "x", "title": "t", "detail": "{{ .Provider }}"}]}}`))
 	f.Add([]byte("sequence: [unauthorized, success]\nthen: cycle\n"))
@@ -211,7 +211,7 @@ func FuzzLoader(f *testing.F) {
 		require.NoError(f, err)
 		f.Add(data)
 	}
-	addCorpus(f, "FuzzLoader", func(data []byte) { f.Add(data) })
+	addCorpus(f, "FuzzLoadFile", func(data []byte) { f.Add(data) })
 
 	ft := newFuncTypes()
 	checker, err := newContract()
