@@ -334,3 +334,36 @@ func rawRequestsThenEOF(t *testing.T, ts *httptest.Server, raw string, n int, cl
 	}
 	return out
 }
+
+func TestScenarioNamesNeverTouchTheFilesystem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"teapot.yaml": "status: 418\nbody: {}\n"})
+	_, ts := oddServer(t, Options{Dir: dir})
+	for _, name := range []string{"../../etc/passwd", "/etc/passwd", "teapot.yaml", "./teapot", "..", "teapot/../teapot", "%2e%2e%2fteapot"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest(http.MethodPut, ts.URL+"/__admin/scenario", strings.NewReader(`{"scenario": `+strconv.Quote(name)+`}`))
+			require.NoError(t, err)
+			res, err := ts.Client().Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			require.NoError(t, res.Body.Close())
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, string(body))
+			errs := assertJSONAPIErrors(t, res.StatusCode, res.Header, body)
+			assert.Equal(t, "unknown-scenario", errs[0]["code"])
+			assert.Contains(t, errs[0]["detail"], "teapot", "the detail lists the scenarios that exist")
+
+			req, err = http.NewRequest(http.MethodPost, ts.URL+tokenURL("mobypay"), nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer x")
+			req.Header.Set("X-Mock-Scenario", name)
+			res, err = ts.Client().Do(req)
+			require.NoError(t, err)
+			require.NoError(t, res.Body.Close())
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+			assert.Equal(t, "unknown-scenario", res.Header.Get("X-Mock-Error"))
+		})
+	}
+}
