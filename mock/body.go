@@ -47,6 +47,8 @@ type bodyCompiler struct {
 	ft      *funcTypes
 	anchors map[string]ast.Node
 	nodes   int
+
+	aliasLine int // line of the outermost alias being expanded; 0 outside one
 }
 
 func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
@@ -54,6 +56,10 @@ func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
 		return &jnode{kind: jRaw, raw: []byte("null")}, nil
 	}
 	line := nodeLine(n)
+	if c.aliasLine != 0 {
+		// Inside an alias's expansion: the alias, not the anchored text it copies, is what to fix.
+		line = c.aliasLine
+	}
 	c.nodes++
 	if c.nodes > maxBodyNodes {
 		return nil, lineErr(line, "body has more than %d values (aliases expanded); refusing to expand it", maxBodyNodes)
@@ -77,6 +83,10 @@ func (c *bodyCompiler) compile(n ast.Node, depth int) (*jnode, error) {
 		target, ok := c.anchors[name]
 		if !ok {
 			return nil, lineErr(line, "alias *%s refers to no anchor defined before it", name)
+		}
+		if c.aliasLine == 0 {
+			c.aliasLine = line
+			defer func() { c.aliasLine = 0 }()
 		}
 		return c.compile(target, depth+1)
 	case *ast.TagNode:
@@ -346,7 +356,8 @@ func isJSONScalar(b []byte) bool {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD as encoding/json does.
+// appendJSONString appends s as a JSON string, byte for byte as encoding/json writes it without
+// HTML escaping: invalid UTF-8 becomes U+FFFD, \b and \f are short escapes (since Go 1.22).
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -367,6 +378,10 @@ func appendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}

@@ -172,6 +172,11 @@ func (s *Server) handleToken() gin.HandlerFunc {
 		}
 
 		provider := c.Param("provider")
+		if provider == "" {
+			// The real router matches only a non-empty segment; answering here would hide a client's bug.
+			handleNoRoute(c)
+			return
+		}
 		sessionKey := sessionOf(r)
 		set := s.set.Load()
 		sel := s.choose(set, r, provider, sessionKey, start)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Limits on scenario sources, so a stray directory cannot stall start-up or exhaust memory.
@@ -47,6 +49,7 @@ type loader struct {
 	ft       *funcTypes
 	contract contractChecker
 	problems []Problem
+	sampler  *faker // renders each file's sample response
 }
 
 // lineError is an error that knows the line of the file it came from.
@@ -247,9 +250,20 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 			sc, err = nil, fmt.Errorf("cannot parse file: %v", r)
 		}
 	}()
-	file, err := parser.ParseBytes(data, 0)
+	tokens := lexer.Tokenize(string(data))
+	if err := preflight(tokens); err != nil {
+		return nil, err
+	}
+	file, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, yamlError(err)
+	}
+	if len(file.Docs) > 1 {
+		line := nodeLine(file.Docs[1].Body)
+		if start := file.Docs[1].Start; start != nil && start.Position != nil {
+			line = start.Position.Line
+		}
+		return nil, lineErr(line, "a scenario file holds exactly one YAML or JSON document; a second one starts here")
 	}
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
 		return nil, errors.New("a scenario file holds exactly one YAML or JSON document")
@@ -290,6 +304,46 @@ func (l *loader) parse(data []byte, name string) (sc *scenario, err error) {
 		return nil, errors.Join(errs...)
 	}
 	return sc, nil
+}
+
+// Limits checked on the token stream before parsing: goccy/go-yaml's parser takes time quadratic
+// in nesting depth and in the number of keys of one block mapping, so a 1 MiB file of either would
+// stall a load for minutes. Scenario files are tiny; these bounds keep the worst parse well under a second.
+const (
+	maxFileTokens  = 10000
+	maxFlowDepth   = 2 * maxBodyDepth
+	maxBlockColumn = 8 * maxBodyDepth // block nesting gains at most one level per column
+)
+
+// preflight refuses token streams the parser would take too long on; the lexer itself is linear.
+func preflight(tokens token.Tokens) error {
+	line := func(tk *token.Token) int {
+		if tk.Position == nil {
+			return 0
+		}
+		return tk.Position.Line
+	}
+	if len(tokens) > maxFileTokens {
+		return lineErr(line(tokens[maxFileTokens]), "file has more than %d YAML tokens; a scenario file is far smaller", maxFileTokens)
+	}
+	depth := 0
+	for _, tk := range tokens {
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > maxFlowDepth {
+				return lineErr(line(tk), "nested deeper than %d levels", maxFlowDepth)
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			if depth > 0 {
+				depth--
+			}
+		case token.SequenceEntryType, token.MappingKeyType, token.MappingValueType:
+			if depth == 0 && tk.Position != nil && tk.Position.Column > maxBlockColumn {
+				return lineErr(line(tk), "nested too deeply (an indicator at column %d, the limit is %d)", tk.Position.Column, maxBlockColumn)
+			}
+		}
+	}
+	return nil
 }
 
 var fileKeys = []string{"description", "status", "headers", "providers", "delay", "fault", "contract", "body", "sequence", "then"}
@@ -341,6 +395,7 @@ func (l *loader) decodeFields(sc *scenario, f map[string]ast.Node, lines map[str
 		if sc.providers, err = stringList(n, "providers"); err != nil {
 			return err
 		}
+		sc.providerLines = itemLines(n)
 	}
 	if n, ok := f["delay"]; ok {
 		s, err := stringValue(n)
@@ -395,6 +450,7 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 		return lineErr(nodeLine(n), "sequence needs at least one step")
 	}
 	sc.sequence = steps
+	sc.stepLines = itemLines(n)
 	sc.then = thenRepeatLast
 	if t, ok := f["then"]; ok {
 		if sc.then, err = stringValue(t); err != nil {
@@ -408,6 +464,7 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 		if sc.providers, err = stringList(p, "providers"); err != nil {
 			return err
 		}
+		sc.providerLines = itemLines(p)
 	}
 	if d, ok := f["delay"]; ok {
 		s, err := stringValue(d)
@@ -426,7 +483,10 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 func (l *loader) checkSample(sc *scenario, contractOn bool, lines map[string]int) error {
 	var sample []byte
 	if sc.body != nil {
-		f := newFaker()
+		if l.sampler == nil {
+			l.sampler = newFaker() // one per load: binding its template functions reflects over all of gofakeit
+		}
+		f := l.sampler
 		f.seed(1, 2)
 		var err error
 		sample, err = sc.body.render(nil, f, &Vars{Provider: "mobypay", RequestID: "cbgmhslmp1o9or9kh1p0", Scenario: sc.name, Status: sc.status})
@@ -454,18 +514,24 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 	for _, sc := range list {
 		for _, p := range sc.providers {
 			if other, ok := claimed[p]; ok {
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("provider %q is claimed by both %q (%s) and %q", p, other.name, other.source, sc.name)})
+				// Blame the user's file: a built-in cannot be edited.
+				blame, first := sc, other
+				if blame.builtin && !first.builtin {
+					blame, first = first, blame
+				}
+				l.problems = append(l.problems, Problem{File: blame.source, Line: lineAt(blame.providerLines, slices.Index(blame.providers, p)),
+					Message: fmt.Sprintf("provider %q is claimed by both %q (%s) and %q", p, first.name, first.source, blame.name)})
 				continue
 			}
 			claimed[p] = sc
 		}
-		for _, step := range sc.sequence {
+		for i, step := range sc.sequence {
 			target, ok := byName[step]
 			switch {
 			case !ok:
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
+				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
 			case target.sequence != nil:
-				l.problems = append(l.problems, Problem{File: sc.source, Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
+				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
 			default:
 				sc.steps = append(sc.steps, target)
 			}
@@ -485,6 +551,26 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 			l.problems = append(l.problems, Problem{File: sc.source, Message: "the unauthorized scenario answers the auth gate and cannot be a sequence"})
 		}
 	}
+}
+
+// itemLines is the line of each item of a list node, for problems found after decoding.
+func itemLines(n ast.Node) []int {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return nil
+	}
+	lines := make([]int, len(seq.Values))
+	for i, item := range seq.Values {
+		lines[i] = nodeLine(item)
+	}
+	return lines
+}
+
+func lineAt(lines []int, i int) int {
+	if i < 0 || i >= len(lines) {
+		return 0
+	}
+	return lines[i]
 }
 
 func sortedNames(m map[string]*scenario) []string {

@@ -39,6 +39,7 @@ func cors() gin.HandlerFunc {
 				h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 			}
 			h.Set("Access-Control-Max-Age", "600")
+			requestID(c) // every answer carries one, preflights too
 			c.AbortWithStatus(http.StatusNoContent)
 			return
 		}

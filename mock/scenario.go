@@ -58,6 +58,9 @@ type scenario struct {
 	steps       []*scenario // resolved sequence steps
 	nameValue   []string    // the X-Mock-Scenario header value, shared by every response
 	lengthValue []string    // the Content-Length value of a body without placeholders
+
+	// Lines of each provider and sequence step in the file, for problems found when linking.
+	providerLines, stepLines []int
 }
 
 // scenarioSet is every scenario of one load, indexed for the request path; a reload swaps it whole.
