@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -26,7 +27,19 @@ type Vars struct {
 
 // excludedFuncs are gofakeit methods its own Template feature leaves out, plus ones that
 // need arguments a placeholder cannot express.
-var excludedFuncs = []string{"RandomMapKey", "SQL", "Template", "Struct", "Slice", "Seed"}
+// Images are excluded too: binary data has no place in a JSON string.
+var excludedFuncs = []string{"RandomMapKey", "SQL", "Template", "Struct", "Slice", "Seed", "Image", "ImageJpeg", "ImagePng"}
+
+// sizeFuncs are the functions whose numeric arguments set the size of what they produce; those
+// arguments must be literal numbers whose product stays within maxPlaceholderSize, so that no
+// placeholder can take unbounded time or memory at load or per request.
+var sizeFuncs = []string{"Dice", "DigitN", "HexUint", "LetterN", "LoremIpsumParagraph", "LoremIpsumSentence", "Paragraph", "Password", "Sentence", "UrlSlug", "Token"}
+
+// Bounds on what one placeholder may produce.
+const (
+	maxPlaceholderSize   = 4096    // product of a size function's numeric arguments
+	maxPlaceholderOutput = 1 << 20 // bytes one placeholder may write
+)
 
 // tokenAlphabet is the base64url alphabet: opaque OAuth tokens are usually drawn from it.
 const tokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -149,10 +162,24 @@ func (f *faker) exec(t *template.Template, v *Vars) ([]byte, error) {
 		f.clones[t] = c
 	}
 	f.out.Reset()
-	if err := c.Execute(&f.out, v); err != nil {
+	if err := c.Execute(&cappedWriter{buf: &f.out, left: maxPlaceholderOutput}, v); err != nil {
 		return nil, err
 	}
 	return f.out.Bytes(), nil
+}
+
+// cappedWriter stops a template once it has written maxPlaceholderOutput bytes.
+type cappedWriter struct {
+	buf  *bytes.Buffer
+	left int
+}
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		return 0, fmt.Errorf("placeholder output exceeds %d bytes", maxPlaceholderOutput)
+	}
+	w.left -= len(p)
+	return w.buf.Write(p)
 }
 
 // funcTypes lists each placeholder function's Go type, for parsing and for telling which
@@ -196,10 +223,104 @@ func (ft *funcTypes) compilePlaceholder(s string) (*placeholder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("placeholder %q: %s", s, cleanTemplateError(err))
 	}
+	if len(t.Templates()) > 1 {
+		return nil, fmt.Errorf("placeholder %q: define and block are not supported", s)
+	}
+	if err := checkBounded(t.Tree.Root); err != nil {
+		return nil, fmt.Errorf("placeholder %q: %w", s, err)
+	}
 	return &placeholder{tmpl: t, typed: ft.singleTypedCall(t), parts: directParts(t)}, nil
 }
 
 var fakerType = reflect.TypeFor[*gofakeit.Faker]()
+
+// checkBounded refuses the template constructs whose cost is not bounded by the placeholder's
+// length: loops, calls of other templates, and size functions given large or computed sizes.
+func checkBounded(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkBounded(c); err != nil {
+				return err
+			}
+		}
+	case *parse.RangeNode:
+		return errors.New("range is not supported (a body is JSON: write the list in YAML)")
+	case *parse.TemplateNode:
+		return errors.New("calling templates is not supported")
+	case *parse.IfNode:
+		return checkBranch(&n.BranchNode)
+	case *parse.WithNode:
+		return checkBranch(&n.BranchNode)
+	case *parse.ActionNode:
+		return checkPipe(n.Pipe)
+	}
+	return nil
+}
+
+// errVariables: a variable lets a placeholder double its output at every step ({{ $x := printf "%s%s" $x $x }}).
+var errVariables = errors.New("template variables are not supported")
+
+func checkBranch(b *parse.BranchNode) error {
+	if err := checkPipe(b.Pipe); err != nil {
+		return err
+	}
+	if err := checkBounded(b.List); err != nil {
+		return err
+	}
+	return checkBounded(b.ElseList)
+}
+
+func checkPipe(p *parse.PipeNode) error {
+	if p == nil {
+		return nil
+	}
+	if len(p.Decl) > 0 {
+		return errVariables
+	}
+	for _, cmd := range p.Cmds {
+		if id, ok := cmd.Args[0].(*parse.IdentifierNode); ok && slices.Contains(sizeFuncs, id.Ident) {
+			if err := checkSizeArgs(id.Ident, cmd.Args[1:]); err != nil {
+				return err
+			}
+		}
+		for _, a := range cmd.Args[1:] {
+			if sub, ok := a.(*parse.PipeNode); ok {
+				if err := checkPipe(sub); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func checkSizeArgs(fn string, args []parse.Node) error {
+	product := 1.0
+	for _, a := range args {
+		switch a := a.(type) {
+		case *parse.NumberNode:
+			if !a.IsFloat || a.Float64 < 0 {
+				return fmt.Errorf("%s size %s is not a non-negative number", fn, a.Text)
+			}
+			product *= max(a.Float64, 1)
+		case *parse.BoolNode, *parse.StringNode:
+		default:
+			// A pipeline or variable could compute any size at request time.
+			return fmt.Errorf("%s takes literal numbers only (got %s), so its size is known at load", fn, a)
+		}
+	}
+	if fn == "Token" && product > maxTokenLen {
+		return fmt.Errorf("token length is at most %d", maxTokenLen)
+	}
+	if product > maxPlaceholderSize {
+		return fmt.Errorf("%s would produce more than %d units (its sizes multiply); use smaller sizes", fn, maxPlaceholderSize)
+	}
+	return nil
+}
 
 // directParts compiles the common shapes to direct calls; nil means "use the template engine".
 func directParts(t *template.Template) []phPart {

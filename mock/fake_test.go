@@ -34,7 +34,6 @@ func TestPlaceholderTyping(t *testing.T) {
 		{"{{ Number 1 9 }} ", false},
 		{"{{ Number 1 9 }}{{ Number 1 9 }}", false},
 		{"{{ Number 1 9 | ToString }}", false},
-		{"{{ $x := Number 1 9 }}{{ $x }}", false},
 		{"{{ if Bool }}yes{{ end }}", false},
 		{"{{ 42 }}", false},
 	}
@@ -58,7 +57,17 @@ func TestPlaceholderCompileErrors(t *testing.T) {
 		{"{{ Template }}", `function "Template" not defined`},
 		{"{{ Struct }}", `function "Struct" not defined`},
 		{"{{ Seed }}", `function "Seed" not defined`},
-		{`{{ template "x" }}`, ""},
+		{`{{ template "x" }}`, "calling templates is not supported"},
+		{`{{ define "x" }}a{{ end }}`, "define and block are not supported"},
+		{"{{ range SliceInt 1 2 }}x{{ end }}", "range is not supported"},
+		{"{{ LetterN 50000000 }}", "LetterN would produce more than"},
+		{"{{ Password true true true true true 50000000 }}", "Password would produce more than"},
+		{"{{ LoremIpsumParagraph 100 100 100 \" \" }}", "LoremIpsumParagraph would produce more than"},
+		{"{{ LetterN (Number 1 9) }}", "LetterN takes literal numbers only"},
+		{"{{ if true }}{{ DigitN 100000 }}{{ end }}", "DigitN would produce more than"},
+		{"{{ ImagePng 10 10 }}", `function "ImagePng" not defined`},
+		{"{{ Token 5000 }}", "token length is at most 4096"},
+		{"{{ $x := Number 1 9 }}{{ $x }}", "template variables are not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

@@ -3,21 +3,15 @@ package mock
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"text/template"
-	"text/template/parse"
 	"time"
 	"unicode/utf8"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedtoken/fedtoken-mock/scenarios"
@@ -48,138 +42,6 @@ func addCorpus(f *testing.F, name string, add func(data []byte)) {
 		require.NoError(f, err)
 		add(data)
 	}
-}
-
-// maxFuzzArg bounds numeric arguments of placeholder functions in fuzz inputs (see unbounded),
-// except for functions whose arguments are a range or are bounded inside them.
-const maxFuzzArg = 32
-
-var rangeFuncs = map[string]bool{
-	"Number": true, "IntRange": true, "UintRange": true, "Float32Range": true, "Float64Range": true, "IntN": true, "UintN": true,
-	"Price": true, "LatitudeInRange": true, "LongitudeInRange": true, "Token": true, "ToInt": true, "ToFloat": true, "ToString": true,
-}
-
-// unbounded reports whether a placeholder can take time or memory out of proportion to its
-// length, so the fuzz targets skip it. The loader accepts such placeholders today: a count
-// argument goes straight to gofakeit ("{{ LetterN 5000000000 }}" allocates 5 GB at load,
-// "{{ ImagePng 30000 30000 }}" likewise; DigitN, HexUint, Image, ImageJpeg, LoremIpsumParagraph,
-// LoremIpsumSentence, Password, UrlSlug and Dice size their output from an argument too), and loops
-// or recursive templates multiply work
-// ("{{ range ... }}" nested, "{{ define }}"/"{{ template }}"). Reported to the lead; until the
-// loader bounds them, the fuzz targets explore everything else. The filter is deliberately
-// coarse: single-command actions whose arguments are small literals or string fields, and if/else.
-func unbounded(ft *funcTypes, src string) bool {
-	t, err := template.New("placeholder").Funcs(ft.parse).Parse(src)
-	if err != nil {
-		return false // the loader refuses it; nothing to bound
-	}
-	if len(t.Templates()) > 1 {
-		return true
-	}
-	var walk func(n parse.Node) bool
-	walkList := func(l *parse.ListNode) bool {
-		if l == nil {
-			return false
-		}
-		for _, n := range l.Nodes {
-			if walk(n) {
-				return true
-			}
-		}
-		return false
-	}
-	walkPipe := func(p *parse.PipeNode) bool {
-		if p == nil {
-			return false
-		}
-		if len(p.Cmds) > 1 {
-			return true
-		}
-		for _, c := range p.Cmds {
-			free := false // numeric arguments need no bound
-			for i, a := range c.Args {
-				if i == 0 {
-					id, call := a.(*parse.IdentifierNode)
-					if !call && len(c.Args) > 1 {
-						return true // a field or variable called with arguments
-					}
-					free = call && rangeFuncs[id.Ident]
-					continue
-				}
-				switch v := a.(type) {
-				case *parse.NumberNode:
-					if !free && (math.Abs(v.Float64) > maxFuzzArg || (v.IsUint && v.Uint64 > maxFuzzArg) || (v.IsInt && (v.Int64 > maxFuzzArg || v.Int64 < -maxFuzzArg))) {
-						return true
-					}
-				case *parse.StringNode:
-					if len(v.Text) > 64 {
-						return true
-					}
-				case *parse.BoolNode, *parse.NilNode:
-				case *parse.FieldNode:
-					if len(v.Ident) != 1 || v.Ident[0] == "Status" {
-						return true // .Status is a number
-					}
-				default:
-					return true // a field, variable or sub-pipeline could be any number
-				}
-			}
-		}
-		return false
-	}
-	walk = func(n parse.Node) bool {
-		switch v := n.(type) {
-		case *parse.TextNode, *parse.CommentNode, *parse.BreakNode, *parse.ContinueNode:
-			return false
-		case *parse.ActionNode:
-			return walkPipe(v.Pipe)
-		case *parse.IfNode:
-			return walkPipe(v.Pipe) || walkList(v.List) || walkList(v.ElseList)
-		case *parse.ListNode:
-			return walkList(v)
-		}
-		return true // range, with, template and anything new
-	}
-	return walkList(t.Tree.Root)
-}
-
-// yamlUnbounded reports whether any string in a YAML or JSON file is an unbounded placeholder.
-func yamlUnbounded(ft *funcTypes, data []byte) bool {
-	if preflight(lexer.Tokenize(string(data))) != nil {
-		return false // refused before any template is compiled
-	}
-	file, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return false
-	}
-	found := false
-	v := visitorFunc(func(n ast.Node) {
-		var s string
-		switch x := n.(type) {
-		case *ast.StringNode:
-			s = x.Value
-		case *ast.LiteralNode:
-			s = x.Value.Value
-		default:
-			return
-		}
-		if strings.Contains(s, "{{") && unbounded(ft, s) {
-			found = true
-		}
-	})
-	for _, doc := range file.Docs {
-		if doc != nil && doc.Body != nil {
-			ast.Walk(v, doc.Body)
-		}
-	}
-	return found
-}
-
-type visitorFunc func(ast.Node)
-
-func (f visitorFunc) Visit(n ast.Node) ast.Visitor {
-	f(n)
-	return f
 }
 
 // withinBudget runs fn, failing the fuzz input if it does not finish within renderBudget.
@@ -219,9 +81,6 @@ func FuzzLoadFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > maxScenarioFileSize {
 			t.Skip("the loader refuses files over its size limit before parsing")
-		}
-		if yamlUnbounded(ft, data) {
-			t.Skip("unbounded placeholder (reported; see unbounded)")
 		}
 		l := &loader{ft: ft, contract: checker}
 		var sc *scenario
@@ -353,9 +212,6 @@ func FuzzPlaceholder(f *testing.F) {
 		if cerr != nil {
 			require.NotEmpty(t, cerr.Error())
 			return
-		}
-		if unbounded(ft, src) {
-			t.Skip("unbounded placeholder (reported; see unbounded)")
 		}
 		b := &body{segs: []segment{{kind: jPlaceholder, ph: ph}}, dynamic: true}
 		var out []byte
