@@ -21,10 +21,18 @@ func parsePrefer(values []string) preference {
 	var p preference
 	budget := maxPreferLen
 	for _, v := range values {
+		full := len(v)
 		if len(v) > budget {
+			// Cut at a separator, so that a preference split by the cut ("code=4045") is dropped
+			// rather than misread ("code=404").
 			v = v[:budget]
+			if i := strings.LastIndexAny(v, ",;"); i >= 0 {
+				v = v[:i]
+			} else {
+				v = ""
+			}
 		}
-		budget -= len(v)
+		budget -= full
 		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 			key, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if !ok {

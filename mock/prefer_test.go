@@ -57,3 +57,24 @@ func TestParsePrefer(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePreferCutAtSeparator checks that a preference split by the length limit is dropped,
+// not misread as a shorter value.
+func TestParsePreferCutAtSeparator(t *testing.T) {
+	padding := strings.Repeat("x=y, ", (maxPreferLen-4)/5)
+	tests := []struct {
+		name  string
+		value string
+		code  int
+	}{
+		{"whole preference inside the limit", "code=404", 404},
+		{"preference split by the limit", padding[:maxPreferLen-6] + ", code=4045", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := parsePrefer([]string{tt.value})
+			assert.Equal(t, tt.code, p.code)
+			assert.Empty(t, p.badCode)
+		})
+	}
+}
