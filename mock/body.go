@@ -325,7 +325,11 @@ func (b *body) render(dst []byte, f *faker, v *Vars) ([]byte, error) {
 		case jPlaceholder, jText:
 			out, err := f.run(s.ph, v)
 			if err != nil {
-				return dst, lineErr(s.line, "placeholder: %s", cleanTemplateError(err))
+				msg := cleanTemplateError(err)
+				if strings.Contains(msg, "can't evaluate field") {
+					msg += " (request fields: .Provider, .RequestID, .Session, .Scenario, .Status)"
+				}
+				return dst, lineErr(s.line, "placeholder: %s", msg)
 			}
 			if s.kind == jText {
 				dst = append(dst, out...)
