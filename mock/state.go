@@ -115,6 +115,9 @@ type session struct {
 	positions map[seqKey]int
 }
 
+// maxPositions bounds the sequence positions kept per scope (global, or one session).
+const maxPositions = 10000
+
 // seqKey locates a sequence's position: per provider (and per session, by living in it).
 type seqKey struct {
 	scenario string
@@ -241,7 +244,12 @@ func (st *state) step(sessionKey, scenario, provider string, now time.Time) int 
 		positions = st.sessionLocked(sessionKey, now).positions
 	}
 	k := seqKey{scenario: scenario, provider: provider}
-	i := positions[k]
+	i, ok := positions[k]
+	if !ok && len(positions) >= maxPositions {
+		// Bounded memory with endless distinct providers: the oldest positions are not tracked,
+		// so start over rather than grow.
+		clear(positions)
+	}
 	positions[k] = i + 1
 	return i
 }
