@@ -171,9 +171,9 @@ func (l *loader) loadSource(src source, byName map[string]*scenario) {
 			l.problem(display, err)
 			continue
 		}
-		sc.source, sc.builtin = display, src.builtin
+		sc.source, sc.file, sc.builtin = display, display, src.builtin
 		if src.builtin {
-			sc.source = "builtin"
+			sc.source, sc.file = "builtin", "builtin/"+fname
 		}
 		byName[name] = sc
 	}
@@ -519,7 +519,7 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 				if blame.builtin && !first.builtin {
 					blame, first = first, blame
 				}
-				l.problems = append(l.problems, Problem{File: blame.source, Line: lineAt(blame.providerLines, slices.Index(blame.providers, p)),
+				l.problems = append(l.problems, Problem{File: blame.file, Line: lineAt(blame.providerLines, slices.Index(blame.providers, p)),
 					Message: fmt.Sprintf("provider %q is claimed by both %q (%s) and %q", p, first.name, first.source, blame.name)})
 				continue
 			}
@@ -529,9 +529,9 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 			target, ok := byName[step]
 			switch {
 			case !ok:
-				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
+				l.problems = append(l.problems, Problem{File: sc.file, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is not a scenario (known: %s)", step, strings.Join(sortedNames(byName), ", "))})
 			case target.sequence != nil:
-				l.problems = append(l.problems, Problem{File: sc.source, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
+				l.problems = append(l.problems, Problem{File: sc.file, Line: lineAt(sc.stepLines, i), Message: fmt.Sprintf("sequence step %q is itself a sequence; steps must be plain scenarios", step)})
 			default:
 				sc.steps = append(sc.steps, target)
 			}
@@ -548,7 +548,7 @@ func (l *loader) link(list []*scenario, byName map[string]*scenario) {
 		if sc, ok := byName[required]; !ok {
 			l.problems = append(l.problems, Problem{File: "scenarios", Message: fmt.Sprintf("the scenario set has no %q scenario, which the mock needs", required)})
 		} else if sc.sequence != nil && required == unauthorizedScenario {
-			l.problems = append(l.problems, Problem{File: sc.source, Message: "the unauthorized scenario answers the auth gate and cannot be a sequence"})
+			l.problems = append(l.problems, Problem{File: sc.file, Message: "the unauthorized scenario answers the auth gate and cannot be a sequence"})
 		}
 	}
 }

@@ -274,7 +274,7 @@ func TestLoadDirectoryProblems(t *testing.T) {
 		le := loadErr(t, Options{Dir: dir})
 		assert.Equal(t, []Problem{
 			// The built-in refresh-then-success steps through unauthorized, now a sequence.
-			{File: "builtin", Line: 2, Message: `sequence step "unauthorized" is itself a sequence; steps must be plain scenarios`},
+			{File: "builtin/refresh-then-success.yaml", Line: 2, Message: `sequence step "unauthorized" is itself a sequence; steps must be plain scenarios`},
 			{File: filepath.Join(dir, "unauthorized.yaml"), Message: "the unauthorized scenario answers the auth gate and cannot be a sequence"},
 		}, le.Problems)
 	})

@@ -44,7 +44,8 @@ const (
 type scenario struct {
 	name        string
 	description string
-	source      string // "builtin" or the file's path
+	source      string // "builtin" or the file's path, as the admin API reports it
+	file        string // the file's path for problems ("builtin/NAME.yaml" for a built-in)
 	builtin     bool
 	status      int
 	header      http.Header // fixed response headers, Content-Type included
