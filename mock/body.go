@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -194,7 +195,7 @@ func asErrorDocument(root *jnode, status int) bool {
 				continue
 			}
 			members[k] = e.vals[i]
-			if !containsString(errorMemberOrder, k) {
+			if !slices.Contains(errorMemberOrder, k) {
 				extra = append(extra, k)
 			}
 		}
@@ -209,15 +210,6 @@ func asErrorDocument(root *jnode, status int) bool {
 		}
 	}
 	return true
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // segment is a run of fixed bytes or one value rendered per request.

@@ -88,9 +88,7 @@ func (s *Server) withPosition(sel selection, sessionKey, provider string, now ti
 }
 
 func unknownScenario(set *scenarioSet, where, name string) *mockFailure {
-	if len(name) > 100 {
-		name = name[:100] + "..."
-	}
+	name = truncate(name, 100)
 	return &mockFailure{
 		status: http.StatusBadRequest,
 		code:   "unknown-scenario",
