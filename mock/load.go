@@ -391,20 +391,8 @@ func (l *loader) decodeFields(sc *scenario, f map[string]ast.Node, lines map[str
 	} else {
 		sc.status = 0 // a fault that sends no response has no status
 	}
-	if n, ok := f["providers"]; ok {
-		if sc.providers, err = stringList(n, "providers"); err != nil {
-			return err
-		}
-		sc.providerLines = itemLines(n)
-	}
-	if n, ok := f["delay"]; ok {
-		s, err := stringValue(n)
-		if err != nil {
-			return err
-		}
-		if sc.delay, err = parseDelay(s); err != nil {
-			return lineErr(nodeLine(n), "%s", err.Error())
-		}
+	if err := decodeProvidersAndDelay(sc, f); err != nil {
+		return err
 	}
 	contractOn := sc.fault == ""
 	if n, ok := f["contract"]; ok {
@@ -460,22 +448,27 @@ func (l *loader) decodeSequence(sc *scenario, f map[string]ast.Node, n ast.Node,
 			return lineErr(nodeLine(t), "unknown then %q (known: %s)", sc.then, strings.Join(thens, ", "))
 		}
 	}
-	if p, ok := f["providers"]; ok {
-		if sc.providers, err = stringList(p, "providers"); err != nil {
+	return decodeProvidersAndDelay(sc, f)
+}
+
+// decodeProvidersAndDelay reads the two keys a plain scenario and a sequence share.
+func decodeProvidersAndDelay(sc *scenario, f map[string]ast.Node) error {
+	var err error
+	if n, ok := f["providers"]; ok {
+		if sc.providers, err = stringList(n, "providers"); err != nil {
 			return err
 		}
-		sc.providerLines = itemLines(p)
+		sc.providerLines = itemLines(n)
 	}
-	if d, ok := f["delay"]; ok {
-		s, err := stringValue(d)
+	if n, ok := f["delay"]; ok {
+		s, err := stringValue(n)
 		if err != nil {
 			return err
 		}
 		if sc.delay, err = parseDelay(s); err != nil {
-			return lineErr(nodeLine(d), "%s", err.Error())
+			return lineErr(nodeLine(n), "%s", err.Error())
 		}
 	}
-	sc.contract = false
 	return nil
 }
 

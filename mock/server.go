@@ -162,8 +162,8 @@ func (s *Server) Reload() (ReloadReport, error) {
 		s.reloadErr.Store(le)
 		return ReloadReport{}, le
 	}
-	// The set and the switches change together under the state lock's protection of retain, so a
-	// request never sees a switch that names a scenario its set lacks for long; lookups tolerate it.
+	// The set is swapped first and stale switches dropped just after; a request in between may meet
+	// a switch naming a scenario the new set lacks, which selection skips like no switch at all.
 	s.set.Store(set)
 	dropped := s.st.retain(func(name string) bool { _, ok := set.byName[name]; return ok })
 	s.reloadErr.Store(nil)

@@ -67,14 +67,18 @@ func (s *switches) empty() bool { return s.global == nil && len(s.providers) == 
 func (s *switches) take(provider string, now time.Time) (name string, perProvider bool, ok bool) {
 	if e := s.providers[provider]; e != nil {
 		if e.live(now) {
-			s.consume(&e, func() { delete(s.providers, provider) })
+			if e.use() {
+				delete(s.providers, provider)
+			}
 			return e.scenario, true, true
 		}
 		delete(s.providers, provider)
 	}
 	if e := s.global; e != nil {
 		if e.live(now) {
-			s.consume(&e, func() { s.global = nil })
+			if e.use() {
+				s.global = nil
+			}
 			return e.scenario, false, true
 		}
 		s.global = nil
@@ -82,14 +86,13 @@ func (s *switches) take(provider string, now time.Time) (name string, perProvide
 	return "", false, false
 }
 
-func (s *switches) consume(e **switchEntry, drop func()) {
-	if (*e).times == 0 {
-		return
+// use counts one answer against a counted switch and reports whether that was its last.
+func (e *switchEntry) use() (spent bool) {
+	if e.times == 0 {
+		return false
 	}
-	(*e).times--
-	if (*e).times == 0 {
-		drop()
-	}
+	e.times--
+	return e.times == 0
 }
 
 // view reports the live switches of the scope.
